@@ -1,0 +1,3 @@
+from stt_daemon.cli import main
+
+main()

@@ -1,0 +1,211 @@
+"""Command line: parse arguments, build frozen settings, map errors to exit codes.
+
+The only place that parses arguments, installs signal handlers or exits.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import click
+
+from stt_daemon import __version__
+from stt_daemon.errors import SttError
+from stt_daemon.settings import AudioSettings, OutputSettings
+
+_LOGGER = logging.getLogger(__name__)
+
+
+def _setup_logging(verbose: bool, quiet: bool) -> None:
+    level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
+    handler = logging.StreamHandler(sys.stderr)
+    fmt = "%(asctime)s %(levelname)s %(name)s: %(message)s" if verbose else "stt-daemon: %(message)s"
+    handler.setFormatter(logging.Formatter(fmt))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    from stt_daemon.vosk_backend import set_vosk_log_level
+
+    set_vosk_log_level(verbose)
+
+
+def _install_stop_handlers(stop: threading.Event) -> None:
+    """First SIGINT/SIGTERM: ask for a clean stop. A second one: leave at once."""
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        if stop.is_set():
+            os._exit(128 + signum)
+        stop.set()
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
+
+
+def _stdout_closed(stop: threading.Event) -> Callable[[], None]:
+    """A reader that went away (`| head -1`) ends the run cleanly, without a traceback at exit."""
+
+    def closed() -> None:
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
+        except (OSError, ValueError):
+            pass
+        stop.set()
+
+    return closed
+
+
+def _output_settings(as_json: bool, partials: bool) -> OutputSettings:
+    tty = sys.stdout.isatty()
+    return OutputSettings(json=as_json, partials=partials or tty, redraw=tty and not as_json)
+
+
+def _load(model_arg: str | None) -> Any:
+    from stt_daemon.models import load_model, resolve_model
+
+    location = resolve_model(model_arg)
+    started_s = time.monotonic()
+    model = load_model(location)
+    _LOGGER.info("model %s loaded in %.1f s (%s)", location.path, time.monotonic() - started_s,
+                 location.origin)
+    return model
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="stt-daemon")
+@click.option("-v", "--verbose", is_flag=True, help="Debug logging on stderr.")
+@click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors on stderr.")
+def cli(verbose: bool, quiet: bool) -> None:
+    """Offline, real-time speech-to-text (Vosk). Transcripts on stdout, diagnostics on stderr."""
+    _setup_logging(verbose, quiet)
+
+
+_model_option = click.option("--model", "model_arg", metavar="PATH|NAME",
+                             help="Vosk model folder, or the name of an installed model.")
+_json_option = click.option("--json", "as_json", is_flag=True, help="JSON lines instead of text.")
+_partials_option = click.option("--partials", is_flag=True,
+                                help="Also print partials when stdout is not a terminal.")
+_block_option = click.option("--block-ms", type=click.IntRange(10, 500), default=20, show_default=True,
+                             help="Audio block length.")
+
+
+@cli.command()
+@click.option("--device", "-d", help="Input device: index or part of its name (see 'devices').")
+@_model_option
+@click.option("--input", "-i", "input_file", type=click.Path(path_type=Path, dir_okay=True),
+              help="Read a WAV file instead of the microphone, paced in real time.")
+@click.option("--fast", is_flag=True, help="With --input: decode as fast as possible, not paced.")
+@_json_option
+@_partials_option
+@_block_option
+def listen(device: str | None, model_arg: str | None, input_file: Path | None, fast: bool,
+           as_json: bool, partials: bool, block_ms: int) -> None:
+    """Transcribe the microphone (or a WAV file) live until Ctrl-C."""
+    from stt_daemon.controller import Controller, open_source
+    from stt_daemon.publish import Publisher
+    from stt_daemon.stdout_sink import StdoutSink
+
+    audio = AudioSettings(device=device, input_file=input_file, block_ms=block_ms, realtime=not fast)
+    source = open_source(audio)  # a bad file or device fails before the model loads
+    stop = threading.Event()
+    _install_stop_handlers(stop)
+    sink = StdoutSink(_output_settings(as_json, partials), on_closed=_stdout_closed(stop))
+    controller = Controller(_load(model_arg), source, Publisher([sink]))
+    if stop.is_set():
+        return
+    controller.start()
+    if sys.stderr.isatty() and input_file is None:
+        _LOGGER.info("speak now; Ctrl-C to stop")
+    try:
+        controller.wait(stop)
+    finally:
+        controller.stop()
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@_model_option
+@_json_option
+@_block_option
+def transcribe(files: tuple[Path, ...], model_arg: str | None, as_json: bool, block_ms: int) -> None:
+    """Transcribe WAV files as fast as possible, loading the model once."""
+    from stt_daemon.publish import Publisher
+    from stt_daemon.stdout_sink import StdoutSink
+    from stt_daemon.transcribe import check_files, transcribe_files
+    from stt_daemon.wavfile import WavInfo
+
+    infos = check_files(files)
+    stop = threading.Event()
+    _install_stop_handlers(stop)
+    sink = StdoutSink(OutputSettings(json=as_json), on_closed=_stdout_closed(stop))
+    label_files = as_json or len(infos) > 1
+
+    def on_file(info: WavInfo) -> None:
+        sink.label = str(info.path) if label_files else None
+
+    transcribe_files(_load(model_arg), infos, AudioSettings(block_ms=block_ms), Publisher([sink]),
+                     on_file, stop.is_set)
+
+
+@cli.command()
+def devices() -> None:
+    """List audio input devices."""
+    from stt_daemon.mic import list_input_devices
+
+    found = list_input_devices()
+    if not found:
+        click.echo("no input devices found", err=True)
+        return
+    for d in found:
+        mark = "*" if d.is_default else " "
+        click.echo(f"{mark} {d.index:3d}  {d.name}  [{d.host_api}, {d.default_rate:.0f} Hz, "
+                   f"{d.max_input_channels} ch]")
+
+
+@cli.group(invoke_without_command=True)
+@click.pass_context
+def models(ctx: click.Context) -> None:
+    """List the models found, in the order they are tried."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from stt_daemon.models import find_models, user_models_dir
+
+    found = find_models()
+    if not found:
+        click.echo(f"no models found; unpack one into {user_models_dir()}/", err=True)
+        return
+    for i, location in enumerate(found):
+        mark = "*" if i == 0 else " "
+        click.echo(f"{mark} {location.name}  {location.path}  ({location.origin})")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: one line on stderr and a non-zero code for anything the user can fix."""
+    try:
+        cli.main(args=argv, prog_name="stt-daemon", standalone_mode=False)
+    except SttError as exc:
+        _LOGGER.debug("user error", exc_info=True)
+        click.echo(f"stt-daemon: error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.UsageError as exc:
+        hint = f" (see 'stt-daemon {exc.ctx.info_name} --help')" if exc.ctx and exc.ctx.parent else ""
+        click.echo(f"stt-daemon: error: {exc.format_message()}{hint}", err=True)
+        sys.exit(2)
+    except click.ClickException as exc:
+        click.echo(f"stt-daemon: error: {exc.format_message()}", err=True)
+        sys.exit(exc.exit_code)
+    except (click.Abort, KeyboardInterrupt):
+        sys.exit(130)
+    sys.exit(0)

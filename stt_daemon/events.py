@@ -1,0 +1,33 @@
+"""What flows from the engine to the publishers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Word:
+    word: str
+    start: float  # seconds from the start of the stream
+    end: float
+    conf: float
+
+
+@dataclass(frozen=True, slots=True)
+class Partial:
+    utterance: int
+    text: str
+    captured_ns: int  # capture time of the newest block behind this event
+
+
+@dataclass(frozen=True, slots=True)
+class Final:
+    utterance: int
+    text: str
+    start: float
+    end: float
+    words: tuple[Word, ...]
+    captured_ns: int
+
+
+Event = Partial | Final

@@ -1,0 +1,89 @@
+"""Streaming recognition as events: utterance ids, partial de-duplication, stream times.
+
+Hides Vosk behind ``accept(block) -> events`` and ``finish() -> final``. The
+backend's clock counts every sample it was ever fed; ``begin_stream`` moves the
+origin so that times restart at zero for each new file.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Protocol
+
+from stt_daemon.audio import Block
+from stt_daemon.events import Event, Final, Partial, Word
+from stt_daemon.settings import SAMPLE_RATE
+from stt_daemon.vosk_backend import Hypothesis
+
+_LOGGER = logging.getLogger(__name__)
+
+
+class Backend(Protocol):
+    samples_fed: int
+
+    def accept(self, pcm: bytes) -> bool: ...
+
+    def partial(self) -> str: ...
+
+    def result(self) -> Hypothesis: ...
+
+    def final(self) -> Hypothesis: ...
+
+    def reset(self) -> None: ...
+
+
+class Recognizer:
+    """Turns blocks into Partial and Final events that share an utterance id."""
+
+    def __init__(self, backend: Backend, first_utterance: int = 1) -> None:
+        self._backend = backend
+        self._next_utterance = first_utterance
+        self._current: int | None = None  # id of the utterance in progress, once it has text
+        self._last_partial = ""
+        self._origin_samples = backend.samples_fed
+        self.utterances = 0
+
+    def begin_stream(self) -> None:
+        """Times of later events count from here (a new file, say)."""
+        self._origin_samples = self._backend.samples_fed
+
+    def accept(self, block: Block) -> list[Event]:
+        if self._backend.accept(block.pcm):
+            final = self._make_final(self._backend.result(), block.captured_ns)
+            return [final] if final is not None else []
+        text = self._backend.partial()
+        if not text or text == self._last_partial:
+            return []
+        self._last_partial = text
+        return [Partial(self._utterance_id(), text, block.captured_ns)]
+
+    def finish(self, captured_ns: int) -> Final | None:
+        """End the utterance in progress now (stop, pause, Finalize) and return its final."""
+        return self._make_final(self._backend.final(), captured_ns)
+
+    def reset(self) -> None:
+        """Forget the utterance in progress; its partials get no final."""
+        self._backend.reset()
+        self._current = None
+        self._last_partial = ""
+
+    def _utterance_id(self) -> int:
+        if self._current is None:
+            self._current = self._next_utterance
+            self._next_utterance += 1
+        return self._current
+
+    def _make_final(self, hyp: Hypothesis, captured_ns: int) -> Final | None:
+        had_partials = self._current is not None
+        self._last_partial = ""
+        if not hyp.text and not had_partials:
+            return None  # Vosk closes stretches of silence with empty results
+        utterance = self._utterance_id()
+        self._current = None
+        self.utterances += 1
+        origin_s = self._origin_samples / SAMPLE_RATE
+        words = tuple(Word(w.word, round(w.start_s - origin_s, 3), round(w.end_s - origin_s, 3), w.conf)
+                      for w in hyp.words)
+        start = words[0].start if words else 0.0
+        end = words[-1].end if words else 0.0
+        return Final(utterance, hyp.text, start, end, words, captured_ns)

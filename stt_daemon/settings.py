@@ -1,0 +1,38 @@
+"""Frozen settings passed down from the CLI; nothing below it parses arguments."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+#: Every block handed to the recognizer is 16 kHz mono signed 16-bit PCM.
+SAMPLE_RATE = 16000
+BYTES_PER_SAMPLE = 2
+
+
+@dataclass(frozen=True)
+class AudioSettings:
+    """Where audio comes from and how it is cut into blocks."""
+
+    device: str | None = None  # index or case-insensitive name substring; None: default
+    input_file: Path | None = None  # a WAV file instead of the microphone
+    block_ms: int = 20
+    realtime: bool = True  # pace a file like a microphone
+    queue_ms: int = 2000  # bounded queue; beyond this, blocks are dropped and counted
+
+    @property
+    def block_frames(self) -> int:
+        return SAMPLE_RATE * self.block_ms // 1000
+
+    @property
+    def queue_blocks(self) -> int:
+        return max(1, self.queue_ms // self.block_ms)
+
+
+@dataclass(frozen=True)
+class OutputSettings:
+    """How the stdout publisher renders events."""
+
+    json: bool = False
+    partials: bool = False  # print partials at all
+    redraw: bool = False  # a terminal: redraw the partial in place on one line

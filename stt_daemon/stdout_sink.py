@@ -1,0 +1,95 @@
+"""Transcripts on stdout: plain text or JSON lines. The only module that prints."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import unicodedata
+from collections.abc import Callable
+from typing import Any, TextIO
+
+from stt_daemon.events import Event, Final, Partial
+from stt_daemon.settings import OutputSettings
+
+_CLEAR_LINE = "\r\x1b[K"
+
+
+def display_width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def fit_tail(text: str, columns: int) -> str:
+    """The end of ``text`` that fits in ``columns`` cells, so that redraw stays on one line."""
+    if display_width(text) < columns:
+        return text
+    out: list[str] = []
+    width = 1  # room for the ellipsis
+    for c in reversed(text):
+        width += display_width(c)
+        if width >= columns:
+            break
+        out.append(c)
+    return "…" + "".join(reversed(out))
+
+
+def event_json(event: Event, latency_ms: float) -> dict[str, Any]:
+    if isinstance(event, Partial):
+        return {"type": "partial", "utterance": event.utterance, "text": event.text,
+                "latency_ms": round(latency_ms, 2)}
+    return {
+        "type": "final", "utterance": event.utterance, "text": event.text,
+        "start": event.start, "end": event.end,
+        "words": [{"word": w.word, "start": w.start, "end": w.end, "conf": round(w.conf, 3)}
+                  for w in event.words],
+        "latency_ms": round(latency_ms, 2),
+    }
+
+
+class StdoutSink:
+    """Renders events for a person at a terminal, or for a program reading a pipe.
+
+    A closed pipe (``stt-daemon listen | head -1``) is not an error: it calls
+    ``on_closed`` once so the caller can stop cleanly.
+    """
+
+    name = "stdout"
+
+    def __init__(self, settings: OutputSettings, stream: TextIO | None = None,
+                 on_closed: Callable[[], None] | None = None) -> None:
+        self._settings = settings
+        self._stream = stream if stream is not None else sys.stdout
+        self._on_closed = on_closed
+        self._closed = False
+        self._line_dirty = False
+        self.label: str | None = None  # the file name, when transcribing several
+
+    def publish(self, event: Event, latency_ms: float) -> None:
+        if self._closed or (isinstance(event, Partial) and not self._settings.partials):
+            return
+        try:
+            self._stream.write(self._render(event, latency_ms))
+            self._stream.flush()
+        except (BrokenPipeError, ValueError, OSError):
+            self._closed = True
+            if self._on_closed is not None:
+                self._on_closed()
+
+    def _render(self, event: Event, latency_ms: float) -> str:
+        if self._settings.json:
+            record = event_json(event, latency_ms)
+            if self.label is not None:
+                record = {"file": self.label, **record}
+            return json.dumps(record, ensure_ascii=False) + "\n"
+        prefix = f"{self.label}: " if self.label is not None else ""
+        if self._settings.redraw:
+            if isinstance(event, Partial):
+                self._line_dirty = True
+                columns = shutil.get_terminal_size().columns
+                return _CLEAR_LINE + fit_tail(prefix + event.text, columns)
+            clear = _CLEAR_LINE if self._line_dirty else ""
+            self._line_dirty = False
+            return clear + (prefix + event.text + "\n" if event.text else "")
+        if isinstance(event, Partial):
+            return f"{prefix}~ {event.text}\n"
+        return prefix + event.text + "\n" if event.text else ""

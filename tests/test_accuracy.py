@@ -1,0 +1,80 @@
+"""`transcribe` on real Korean speech is as accurate as a bare Vosk loop."""
+
+from __future__ import annotations
+
+import json
+import wave
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from stt_daemon.textmetrics import corpus_cer
+from tests.conftest import KO_DEV, ko_transcripts, make_clean_env, run_cli
+
+
+def bare_vosk(model: Any, path: Path) -> str:
+    """The Vosk example loop: a fresh recognizer, 4000-frame reads, results joined."""
+    import vosk
+
+    rec = vosk.KaldiRecognizer(model, 16000)
+    texts = []
+    with wave.open(str(path)) as w:
+        while data := w.readframes(4000):
+            if rec.AcceptWaveform(data):
+                texts.append(json.loads(rec.Result())["text"])
+    texts.append(json.loads(rec.FinalResult())["text"])
+    return " ".join(t for t in texts if t)
+
+
+def daemon(block_ms: int, files: list[Path], tmp: Path) -> dict[str, str]:
+    done = run_cli(["transcribe", "--json", "--block-ms", str(block_ms), *map(str, files)],
+                   make_clean_env(tmp), timeout=600)
+    assert done.returncode == 0, done.stderr
+    out: dict[str, list[str]] = {}
+    for line in done.stdout.splitlines():
+        record = json.loads(line)
+        assert record["type"] == "final"
+        out.setdefault(Path(record["file"]).name, []).append(record["text"])
+    return {name: " ".join(texts) for name, texts in out.items()}
+
+
+@pytest.fixture(scope="module")
+def corpus(vosk_model: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    refs = ko_transcripts()
+    files = [KO_DEV / name for name in sorted(refs)]
+    tmp = tmp_path_factory.mktemp("acc")
+    return {
+        "refs": refs,
+        "bare": {p.name: bare_vosk(vosk_model, p) for p in files},
+        "daemon20": daemon(20, files, tmp),
+        "daemon250": daemon(250, files, tmp),
+    }
+
+
+def test_corpus_cer_within_one_point_of_bare_vosk(corpus: dict[str, Any]) -> None:
+    refs = corpus["refs"]
+    cer_bare = corpus_cer((refs[n], corpus["bare"][n]) for n in refs)
+    cer_daemon = corpus_cer((refs[n], corpus["daemon20"].get(n, "")) for n in refs)
+    print(f"\nko-dev corpus CER: bare Vosk {cer_bare:.4f}, stt-daemon (20 ms blocks) {cer_daemon:.4f}")
+    assert len(corpus["daemon20"]) == len(refs), "every file must yield a transcript"
+    assert cer_bare < 0.5, "the bare loop itself is broken"
+    assert abs(cer_daemon - cer_bare) <= 0.01
+
+
+def test_block_size_barely_changes_the_text(corpus: dict[str, Any]) -> None:
+    """20 ms blocks read like 250 ms (4000-frame) blocks.
+
+    Exact equality is out of reach for any pipeline over Vosk 0.3.45: measured on
+    ko-dev, a bare Vosk loop fed 320-frame reads differs from one fed 4000-frame
+    reads on 9 of 61 files (20 characters), because Kaldi's online i-vector
+    silence weighting updates on every AcceptWaveform call. So this asserts that
+    the texts agree on most files and diverge by well under one CER point.
+    """
+    small, large = corpus["daemon20"], corpus["daemon250"]
+    same = [n for n in small if small[n] == large.get(n)]
+    divergence = corpus_cer((large[n], small[n]) for n in large)
+    print(f"\n20 ms vs 250 ms blocks: identical on {len(same)}/{len(small)} files, "
+          f"divergence {divergence:.4f} CER")
+    assert len(same) >= 0.8 * len(small)
+    assert divergence <= 0.01

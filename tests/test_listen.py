@@ -1,0 +1,90 @@
+"""`listen` from a file and from the virtual microphone, and stopping it cleanly."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from stt_daemon.textmetrics import corpus_cer
+from tests.conftest import CLI, ROOT, play, run_cli, wait_for_line
+
+CLIP = "etts_kih00023.wav"  # 2.3 s, one utterance
+LONG_CLIP = "etts_adc00001.wav"  # 11 s, one long utterance
+
+
+def offline_text(clip: Path, env: dict[str, str]) -> str:
+    done = run_cli(["transcribe", str(clip)], env)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def test_listen_file_json_gives_partials_then_a_final_with_timed_words(
+        ko_dev: Path, clean_env: dict[str, str]) -> None:
+    done = run_cli(["listen", "--input", str(ko_dev / LONG_CLIP), "--json", "--partials"], clean_env)
+    assert done.returncode == 0, done.stderr
+    events = [json.loads(line) for line in done.stdout.splitlines()]
+    finals = [e for e in events if e["type"] == "final"]
+    assert finals and all(f["text"] for f in finals)
+    for final in finals:
+        partials = [e for e in events if e["type"] == "partial" and e["utterance"] == final["utterance"]]
+        assert partials, "each utterance shows partials before its final"
+        assert events.index(partials[-1]) < events.index(final)
+        starts = [w["start"] for w in final["words"]]
+        assert starts == sorted(starts) and len(set(starts)) == len(starts)
+        assert all(w["end"] > w["start"] for w in final["words"])
+        assert final["start"] == starts[0] and final["end"] == final["words"][-1]["end"]
+        assert final["latency_ms"] >= 0
+    texts = [e["text"] for e in events if e["type"] == "partial"]
+    assert len(texts) >= 3
+    assert all(a != b for a, b in zip(texts, texts[1:])), "a partial is printed only when its text changed"
+    assert [e["utterance"] for e in finals] == sorted({e["utterance"] for e in finals})
+
+
+@pytest.mark.mic
+def test_listen_through_the_virtual_microphone(ko_dev: Path, clean_env: dict[str, str],
+                                               virtual_mic: dict[str, str]) -> None:
+    expected = offline_text(ko_dev / CLIP, clean_env)
+    env = {**clean_env, **virtual_mic}
+    proc = subprocess.Popen([*CLI, "listen", "--device", "pulse"], env=env, cwd=ROOT, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert proc.stderr is not None and proc.stdout is not None
+        wait_for_line(proc.stderr, "listening to device", 60)
+        play(ko_dev / CLIP, virtual_mic)
+        heard = proc.stdout.readline().strip()  # a final, once Vosk's endpointer closes the utterance
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=5) == 0
+    finally:
+        proc.kill()
+    print(f"\nmicrophone: {heard!r}  offline: {expected!r}")
+    assert heard
+    assert corpus_cer([(expected, heard)]) <= 0.1
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_stop_mid_utterance_flushes_the_final_and_exits_0_within_a_second(
+        ko_dev: Path, clean_env: dict[str, str], signum: int) -> None:
+    proc = subprocess.Popen([*CLI, "listen", "--input", str(ko_dev / LONG_CLIP), "--json", "--partials"],
+                            env=clean_env, cwd=ROOT, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert proc.stdout is not None
+        first = json.loads(wait_for_line(proc.stdout, '"partial"', 60))
+        time.sleep(1.0)  # well inside the 11 s utterance
+        sent = time.monotonic()
+        proc.send_signal(signum)
+        out, err = proc.communicate(timeout=10)
+        elapsed = time.monotonic() - sent
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    assert elapsed < 1.0, f"took {elapsed:.2f} s to stop"
+    finals = [json.loads(line) for line in out.splitlines() if '"final"' in line]
+    assert len(finals) == 1 and finals[0]["utterance"] == first["utterance"]
+    assert finals[0]["text"], "the utterance in progress is flushed, not lost"
+    assert "Traceback" not in err
