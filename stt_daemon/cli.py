@@ -10,7 +10,6 @@ import os
 import signal
 import sys
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
@@ -20,6 +19,7 @@ import click
 
 from stt_daemon import __version__
 from stt_daemon.errors import SttError
+from stt_daemon.daemon import DaemonSettings
 from stt_daemon.settings import AudioSettings, OutputSettings
 
 _LOGGER = logging.getLogger(__name__)
@@ -70,15 +70,6 @@ def _output_settings(as_json: bool, partials: bool) -> OutputSettings:
     return OutputSettings(json=as_json, partials=partials or tty, redraw=tty and not as_json)
 
 
-def _load(model_arg: str | None) -> Any:
-    from stt_daemon.models import load_model, resolve_model
-
-    location = resolve_model(model_arg)
-    started_s = time.monotonic()
-    model = load_model(location)
-    _LOGGER.info("model %s loaded in %.1f s (%s)", location.path, time.monotonic() - started_s,
-                 location.origin)
-    return model
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -99,37 +90,55 @@ _block_option = click.option("--block-ms", type=click.IntRange(10, 500), default
                              help="Audio block length.")
 
 
+_device_option = click.option("--device", "-d", help="Input device: index or part of its name (see 'devices').")
+_input_option = click.option("--input", "-i", "input_file", type=click.Path(path_type=Path),
+                             help="Read a WAV file instead of the microphone, paced in real time.")
+_fast_option = click.option("--fast", is_flag=True, help="With --input: decode as fast as possible.")
+
+
+def _run(settings: DaemonSettings) -> None:
+    from stt_daemon.daemon import run_daemon
+
+    stop = threading.Event()
+    _install_stop_handlers(stop)
+    run_daemon(settings, stop, _stdout_closed(stop))
+
+
 @cli.command()
-@click.option("--device", "-d", help="Input device: index or part of its name (see 'devices').")
+@_device_option
 @_model_option
-@click.option("--input", "-i", "input_file", type=click.Path(path_type=Path, dir_okay=True),
-              help="Read a WAV file instead of the microphone, paced in real time.")
-@click.option("--fast", is_flag=True, help="With --input: decode as fast as possible, not paced.")
+@_input_option
+@_fast_option
 @_json_option
 @_partials_option
 @_block_option
+@click.option("--no-dbus", is_flag=True, help="Do not publish on the D-Bus session bus.")
 def listen(device: str | None, model_arg: str | None, input_file: Path | None, fast: bool,
-           as_json: bool, partials: bool, block_ms: int) -> None:
-    """Transcribe the microphone (or a WAV file) live until Ctrl-C."""
-    from stt_daemon.controller import Controller, open_source
-    from stt_daemon.publish import Publisher
-    from stt_daemon.stdout_sink import StdoutSink
+           as_json: bool, partials: bool, block_ms: int, no_dbus: bool) -> None:
+    """Transcribe the microphone (or a WAV file) live until Ctrl-C.
 
+    Also publishes on the D-Bus session bus when there is one.
+    """
     audio = AudioSettings(device=device, input_file=input_file, block_ms=block_ms, realtime=not fast)
-    source = open_source(audio)  # a bad file or device fails before the model loads
-    stop = threading.Event()
-    _install_stop_handlers(stop)
-    sink = StdoutSink(_output_settings(as_json, partials), on_closed=_stdout_closed(stop))
-    controller = Controller(_load(model_arg), source, Publisher([sink]))
-    if stop.is_set():
-        return
-    controller.start()
-    if sys.stderr.isatty() and input_file is None:
-        _LOGGER.info("speak now; Ctrl-C to stop")
-    try:
-        controller.wait(stop)
-    finally:
-        controller.stop()
+    _run(DaemonSettings(audio, model_arg, _output_settings(as_json, partials),
+                        "off" if no_dbus else "optional"))
+
+
+@cli.command()
+@_device_option
+@_model_option
+@_input_option
+@_fast_option
+@click.option("--stdout", "to_stdout", is_flag=True, help="Also print transcripts on stdout.")
+@_json_option
+@_partials_option
+@_block_option
+def serve(device: str | None, model_arg: str | None, input_file: Path | None, fast: bool,
+          to_stdout: bool, as_json: bool, partials: bool, block_ms: int) -> None:
+    """Run as a D-Bus service (org.sttdaemon.SttDaemon) until stopped."""
+    audio = AudioSettings(device=device, input_file=input_file, block_ms=block_ms, realtime=not fast)
+    output = _output_settings(as_json, partials) if to_stdout else None
+    _run(DaemonSettings(audio, model_arg, output, "required"))
 
 
 @cli.command()
@@ -153,8 +162,64 @@ def transcribe(files: tuple[Path, ...], model_arg: str | None, as_json: bool, bl
     def on_file(info: WavInfo) -> None:
         sink.label = str(info.path) if label_files else None
 
-    transcribe_files(_load(model_arg), infos, AudioSettings(block_ms=block_ms), Publisher([sink]),
+    from stt_daemon.models import load_timed, resolve_model
+
+    transcribe_files(load_timed(resolve_model(model_arg)), infos, AudioSettings(block_ms=block_ms), Publisher([sink]),
                      on_file, stop.is_set)
+
+
+@cli.command()
+@_json_option
+@_partials_option
+def subscribe(as_json: bool, partials: bool) -> None:
+    """Print the transcripts of a running daemon; follows it across restarts."""
+    from stt_daemon.daemon import run_main_loop
+    from stt_daemon.dbus_client import Subscription
+    from stt_daemon.stdout_sink import StdoutSink
+
+    stop = threading.Event()
+    _install_stop_handlers(stop)
+    sink = StdoutSink(_output_settings(as_json, partials), on_closed=_stdout_closed(stop))
+
+    def presence(present: bool) -> None:
+        _LOGGER.info("daemon %s", "connected" if present else "gone; waiting for it to come back")
+
+    subscription = Subscription(lambda event: sink.publish(event, None), presence)
+    try:
+        run_main_loop(stop)
+    finally:
+        subscription.close()
+
+
+def _method_command(name: str, method: str, help_text: str) -> None:
+    def command() -> None:
+        from stt_daemon.dbus_client import call
+
+        call(method)
+
+    cli.command(name=name, help=help_text)(command)
+
+
+_method_command("pause", "Pause", "Pause the running daemon: close the microphone, keep the model.")
+_method_command("resume", "Resume", "Resume the running daemon.")
+_method_command("finalize", "Finalize", "End the utterance in progress now and emit its final.")
+_method_command("reset", "Reset", "Discard the utterance in progress.")
+
+
+@cli.command()
+@_json_option
+def status(as_json: bool) -> None:
+    """Show the running daemon's state, device, model and counters."""
+    import json
+
+    from stt_daemon.dbus_client import status as get_status
+
+    info = get_status()
+    if as_json:
+        click.echo(json.dumps(info, ensure_ascii=False))
+    else:
+        for key, value in info.items():
+            click.echo(f"{key}: {value}")
 
 
 @cli.command()

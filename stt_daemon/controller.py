@@ -1,19 +1,21 @@
-"""One place for control: start, stop, finalize, reset; later pause/resume and reload.
+"""One place for control: start, stop, pause, resume, finalize, reset, stats.
 
 The CLI's signal handlers and the D-Bus methods both end up here. The
 controller owns the audio source and the engine; the recognizer and the
-loaded model outlive sources, so the model stays warm across pause/resume.
+loaded model outlive pauses, so the model stays warm.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
 from stt_daemon.audio import AudioSource
 from stt_daemon.engine import Command, Engine
+from stt_daemon.errors import SttError
 from stt_daemon.latency import LatencyMonitor
 from stt_daemon.mic import MicSource
 from stt_daemon.publish import Publisher
@@ -27,6 +29,10 @@ _LOGGER = logging.getLogger(__name__)
 STATES = ("starting", "listening", "paused", "waiting-for-device", "stopping")
 
 
+class NotRunning(SttError):
+    """A control request that needs a running pipeline."""
+
+
 def open_source(settings: AudioSettings) -> AudioSource:
     """A WAV file when one is given, else the microphone. Raises SttError subclasses."""
     if settings.input_file is not None:
@@ -38,19 +44,29 @@ class Controller:
     """Owns the running pipeline for `listen` and `serve`."""
 
     def __init__(self, model: Any, source: AudioSource, publisher: Publisher,
-                 monitor: LatencyMonitor | None = None) -> None:
+                 monitor: LatencyMonitor | None = None, model_name: str = "") -> None:
         self._source = source
         self._publisher = publisher
-        self._monitor = monitor if monitor is not None else LatencyMonitor()
+        self.monitor = monitor if monitor is not None else LatencyMonitor()
         self._recognizer = Recognizer(VoskBackend(model))
         self._engine: Engine | None = None
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._state = "starting"
+        self._started_s = time.monotonic()
+        self.model_name = model_name
         self.state_listeners: list[Callable[[str], None]] = []
 
     @property
     def state(self) -> str:
         return self._state
+
+    @property
+    def device(self) -> str:
+        return self._source.description
+
+    @property
+    def source(self) -> AudioSource:
+        return self._source
 
     def _set_state(self, state: str) -> None:
         if state == self._state:
@@ -58,29 +74,61 @@ class Controller:
         self._state = state
         _LOGGER.debug("state: %s", state)
         for listener in self.state_listeners:
-            listener(state)
-
-    @property
-    def source(self) -> AudioSource:
-        return self._source
+            try:
+                listener(state)
+            except Exception:
+                _LOGGER.exception("a state listener failed")
 
     def start(self) -> None:
         """Open the source and start decoding; raises if the source cannot open."""
-        source = self._source
-        source.start()
         with self._lock:
-            self._engine = Engine(source, self._recognizer, self._publisher, self._monitor)
+            self._source.start()
+            self._engine = Engine(self._source, self._recognizer, self._publisher, self.monitor)
             self._engine.start()
-        _LOGGER.info("listening to %s", source.description)
+        _LOGGER.info("listening to %s", self._source.description)
         self._set_state("listening")
 
+    def _running_engine(self) -> Engine:
+        engine = self._engine
+        if engine is None or not engine.is_alive():
+            raise NotRunning("the daemon is not running a pipeline")
+        return engine
+
     def finalize(self) -> None:
-        if self._engine is not None:
-            self._engine.request(Command.FINALIZE)
+        self._running_engine().request(Command.FINALIZE)
 
     def reset(self) -> None:
-        if self._engine is not None:
-            self._engine.request(Command.RESET)
+        self._running_engine().request(Command.RESET)
+
+    def pause(self) -> None:
+        """End the utterance in progress, then close the audio stream; the model stays loaded."""
+        with self._lock:
+            engine = self._running_engine()
+            if self._state == "paused":
+                return
+            self._source.pause()
+            engine.request(Command.FINALIZE)
+            self._set_state("paused")
+
+    def resume(self) -> None:
+        with self._lock:
+            self._running_engine()
+            if self._state != "paused":
+                return
+            self._source.resume()
+            self._set_state("listening")
+
+    def stats(self) -> dict[str, float | int]:
+        source = self._source.stats()
+        latency = self.monitor.summary()
+        return {
+            "blocks": source.blocks, "drops": source.drops, "overflows": source.overflows,
+            "queue_depth": source.queue_depth, "utterances": self._recognizer.utterances,
+            "uptime_s": round(time.monotonic() - self._started_s, 3),
+            "latency_p50_ms": latency.p50_ms, "latency_p95_ms": latency.p95_ms,
+            "latency_p99_ms": latency.p99_ms, "latency_max_ms": latency.max_ms,
+            "over_budget": latency.over_budget,
+        }
 
     def running(self) -> bool:
         """False once a file source has ended or the worker died."""
@@ -93,9 +141,5 @@ class Controller:
             engine, self._engine = self._engine, None
         if engine is not None:
             engine.stop(timeout_s)
-
-    def wait(self, stop: threading.Event) -> None:
-        """Block until asked to stop or the source runs out."""
-        while not stop.wait(0.1):
-            if not self.running():
-                return
+        else:
+            self._source.stop()

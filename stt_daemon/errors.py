@@ -39,3 +39,9 @@ class UsageError(SttError):
     """An option value that cannot work."""
 
     exit_code = 2
+
+
+class BusError(SttError):
+    """No session bus, or the bus name is taken."""
+
+    exit_code = 6

@@ -137,6 +137,13 @@ class MicSource(QueueSource):
             except self._sd.PortAudioError as exc:
                 _LOGGER.warning("closing %s: %s", self.description, exc)
 
+    def pause(self) -> None:
+        self.close_stream()
+
+    def resume(self) -> None:
+        if self._stream is None:
+            self.start()
+
     def stop(self) -> None:
         self.close_stream()
         self._blocks.close()

@@ -12,6 +12,7 @@ import logging
 import os
 import pkgutil
 import tempfile
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -166,4 +167,12 @@ def load_model(location: ModelLocation) -> Any:
         reason = errors[-1] if errors else "Vosk could not load it"
         raise ModelLoadError(f"cannot load model {location.path}: {reason[:200]}; "
                              "re-download or re-unpack the model")
+    return model
+
+
+def load_timed(location: ModelLocation) -> Any:
+    started_s = time.monotonic()
+    model = load_model(location)
+    _LOGGER.info("model %s loaded in %.1f s (%s)", location.path, time.monotonic() - started_s,
+                 location.origin)
     return model

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import collections
+import threading
 import time
 from collections.abc import Iterable
 from typing import Protocol
 
-from stt_daemon.events import Event
+from stt_daemon.events import Event, Final
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -39,3 +41,23 @@ class Publisher:
             except Exception:
                 _LOGGER.exception("sink %s failed; carrying on with the others", sink.name)
         return latency_ms
+
+
+class RecentFinals:
+    """The last finals, in memory only, for clients that join late (D-Bus GetRecent)."""
+
+    name = "recent"
+
+    def __init__(self, keep: int = 100) -> None:
+        self._finals: collections.deque[Final] = collections.deque(maxlen=keep)
+        self._lock = threading.Lock()
+
+    def publish(self, event: Event, latency_ms: float) -> None:
+        if isinstance(event, Final) and event.text:
+            with self._lock:
+                self._finals.append(event)
+
+    def last(self, count: int) -> list[Final]:
+        with self._lock:
+            finals = list(self._finals)
+        return finals[-count:] if count > 0 else []

@@ -33,17 +33,16 @@ def fit_tail(text: str, columns: int) -> str:
     return "…" + "".join(reversed(out))
 
 
-def event_json(event: Event, latency_ms: float) -> dict[str, Any]:
-    if isinstance(event, Partial):
-        return {"type": "partial", "utterance": event.utterance, "text": event.text,
-                "latency_ms": round(latency_ms, 2)}
-    return {
-        "type": "final", "utterance": event.utterance, "text": event.text,
-        "start": event.start, "end": event.end,
-        "words": [{"word": w.word, "start": w.start, "end": w.end, "conf": round(w.conf, 3)}
-                  for w in event.words],
-        "latency_ms": round(latency_ms, 2),
-    }
+def event_json(event: Event, latency_ms: float | None) -> dict[str, Any]:
+    """The JSON-lines record; ``latency_ms`` is left out where it is not known (subscribers)."""
+    record: dict[str, Any] = {"type": "partial", "utterance": event.utterance, "text": event.text}
+    if isinstance(event, Final):
+        record.update(type="final", start=event.start, end=event.end,
+                      words=[{"word": w.word, "start": w.start, "end": w.end, "conf": round(w.conf, 3)}
+                             for w in event.words])
+    if latency_ms is not None:
+        record["latency_ms"] = round(latency_ms, 2)
+    return record
 
 
 class StdoutSink:
@@ -64,7 +63,7 @@ class StdoutSink:
         self._line_dirty = False
         self.label: str | None = None  # the file name, when transcribing several
 
-    def publish(self, event: Event, latency_ms: float) -> None:
+    def publish(self, event: Event, latency_ms: float | None) -> None:
         if self._closed or (isinstance(event, Partial) and not self._settings.partials):
             return
         try:
@@ -75,7 +74,7 @@ class StdoutSink:
             if self._on_closed is not None:
                 self._on_closed()
 
-    def _render(self, event: Event, latency_ms: float) -> str:
+    def _render(self, event: Event, latency_ms: float | None) -> str:
         if self._settings.json:
             record = event_json(event, latency_ms)
             if self.label is not None:

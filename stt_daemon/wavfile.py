@@ -116,6 +116,8 @@ class WavSource(QueueSource):
         self._block_s = settings.block_ms / 1000
         self._chunk_bytes = max(1, round(info.rate * self._block_s)) * self._converter.frame_bytes
         self._stop = threading.Event()
+        self._running = threading.Event()
+        self._running.set()
         self._thread = threading.Thread(target=self._run, name="wav-reader", daemon=True)
 
     @classmethod
@@ -125,8 +127,15 @@ class WavSource(QueueSource):
     def start(self) -> None:
         self._thread.start()
 
+    def pause(self) -> None:
+        self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
     def stop(self) -> None:
         self._stop.set()
+        self._running.set()
         self._thread.join(timeout=2)
         self._blocks.close()
 
@@ -145,6 +154,10 @@ class WavSource(QueueSource):
         start_ns = time.monotonic_ns()
         index = 0
         while remaining > 0 and not self._stop.is_set():
+            if not self._running.is_set():
+                paused_ns = time.monotonic_ns()
+                self._running.wait()
+                start_ns += time.monotonic_ns() - paused_ns  # a paused file resumes where it was
             raw = f.read(min(self._chunk_bytes, remaining))
             if not raw:
                 break

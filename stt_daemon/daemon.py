@@ -1,0 +1,99 @@
+"""Run the live pipeline for `listen` and `serve`: stdout and/or D-Bus, until asked to stop.
+
+Start-up order matters: a bad source or a taken bus name fails before the
+2 s model load, and the bus name is owned last, so owning it means ready.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from stt_daemon.controller import Controller, open_source
+from stt_daemon.errors import BusError
+from stt_daemon.models import load_timed, resolve_model
+from stt_daemon.publish import Publisher, RecentFinals
+from stt_daemon.settings import AudioSettings, OutputSettings
+from stt_daemon.stdout_sink import StdoutSink
+
+_LOGGER = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DaemonSettings:
+    audio: AudioSettings
+    model: str | None
+    output: OutputSettings | None  # None: nothing on stdout
+    dbus: str  # "off", "optional" (listen: warn and carry on) or "required" (serve)
+
+
+def _connect_bus(mode: str) -> Any:
+    if mode == "off":
+        return None
+    from stt_daemon.dbus_service import Publication, connect_session_bus
+
+    try:
+        bus = connect_session_bus()
+        if Publication.name_is_taken(bus):
+            raise BusError("another stt-daemon is running (it owns org.sttdaemon.SttDaemon); "
+                           "stop it, or use 'stt-daemon subscribe' to read its transcripts")
+        return bus
+    except BusError as exc:
+        if mode == "required":
+            raise
+        _LOGGER.warning("not publishing on D-Bus: %s", exc)
+        return None
+
+
+def run_daemon(settings: DaemonSettings, stop: threading.Event,
+               on_stdout_closed: Callable[[], None]) -> None:
+    source = open_source(settings.audio)
+    location = resolve_model(settings.model)
+    bus = _connect_bus(settings.dbus)
+    model = load_timed(location)
+    recent = RecentFinals()
+    publisher = Publisher([recent])
+    if settings.output is not None:
+        publisher.add(StdoutSink(settings.output, on_closed=on_stdout_closed))
+    controller = Controller(model, source, publisher, model_name=location.name)
+    if stop.is_set():
+        return
+    publication = None
+    try:
+        controller.start()
+        if bus is not None:
+            from stt_daemon.dbus_service import DbusSink, Publication, SttDaemonObject
+
+            obj = SttDaemonObject(controller, recent)
+            publisher.add(DbusSink(obj))
+            publication = Publication(bus, obj)
+            publication.own_name()
+            _LOGGER.info("on D-Bus as org.sttdaemon.SttDaemon")
+            run_main_loop(stop, controller.running)
+        else:
+            while not stop.wait(0.1) and controller.running():
+                pass
+    finally:
+        controller.stop()
+        if publication is not None:
+            publication.close()
+
+
+def run_main_loop(stop: threading.Event, keep_running: Callable[[], bool] = lambda: True) -> None:
+    """Run GLib's main loop on this thread (D-Bus methods and signals are handled there)
+    until ``stop`` is set or ``keep_running`` says no; polled every 100 ms."""
+    from gi.repository import GLib
+
+    loop = GLib.MainLoop()
+
+    def check() -> bool:
+        if stop.is_set() or not keep_running():
+            loop.quit()
+            return False
+        return True
+
+    GLib.timeout_add(100, check)
+    loop.run()

@@ -1,0 +1,111 @@
+"""A private session bus for tests, and a signal collector running its own GLib loop."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+BUS_NAME = "org.sttdaemon.SttDaemon"
+PATH = "/org/sttdaemon/SttDaemon"
+IFACE = "org.sttdaemon.SttDaemon1"
+
+
+@contextmanager
+def private_bus(folder: Path) -> Iterator[tuple[str, int]]:
+    """dbus-daemon --session on a socket under ``folder``; killed by PID afterwards."""
+    out = subprocess.run(
+        ["dbus-daemon", "--session", "--fork", "--nopidfile", "--print-address=1", "--print-pid=1",
+         f"--address=unix:path={folder}/bus"], capture_output=True, text=True, check=True, timeout=20)
+    address, pid = out.stdout.split()[:2]
+    try:
+        yield address, int(pid)
+    finally:
+        try:
+            os.kill(int(pid), 15)
+        except ProcessLookupError:
+            pass
+
+
+def name_has_owner(address: str) -> bool:
+    out = subprocess.run(["gdbus", "call", "--address", address, "--dest", "org.freedesktop.DBus",
+                          "--object-path", "/org/freedesktop/DBus",
+                          "--method", "org.freedesktop.DBus.NameHasOwner", BUS_NAME],
+                         capture_output=True, text=True, timeout=10)
+    return "true" in out.stdout
+
+
+def wait_for_name(address: str, timeout_s: float = 60, proc: subprocess.Popen[str] | None = None) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if name_has_owner(address):
+            return
+        if proc is not None and proc.poll() is not None:
+            raise AssertionError(f"daemon exited with {proc.returncode}: {proc.stderr and proc.stderr.read()}")
+        time.sleep(0.1)
+    raise AssertionError("the daemon never owned its bus name")
+
+
+def dbus_send(address: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["dbus-send", f"--bus={address}", "--print-reply", f"--dest={BUS_NAME}", PATH,
+                           *args], capture_output=True, text=True, timeout=10)
+
+
+class SignalCollector:
+    """Records the daemon's signals as (monotonic time, member, args), from a thread of its own."""
+
+    def __init__(self, address: str) -> None:
+        self.events: list[tuple[float, str, Any]] = []
+        self._lock = threading.Lock()
+        self._ready = threading.Event()
+        self._loop: Any = None
+        self._thread = threading.Thread(target=self._run, args=(address,), daemon=True)
+        self._thread.start()
+        assert self._ready.wait(10)
+
+    def _run(self, address: str) -> None:
+        from gi.repository import Gio, GLib
+
+        context = GLib.MainContext.new()
+        context.push_thread_default()
+        connection = Gio.DBusConnection.new_for_address_sync(
+            address, Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT
+            | Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION, None, None)
+        connection.set_exit_on_close(False)
+
+        def fired(conn: Any, sender: str, path: str, iface: str, member: str, params: Any) -> None:
+            with self._lock:
+                self.events.append((time.monotonic(), member, params.unpack()))
+
+        for iface in (IFACE, "org.freedesktop.DBus.Properties"):
+            connection.signal_subscribe(BUS_NAME, iface, None, PATH, None, Gio.DBusSignalFlags.NONE, fired)
+        self._loop = GLib.MainLoop.new(context, False)
+        self._ready.set()
+        self._loop.run()
+        connection.close_sync(None)
+
+    def of(self, member: str) -> list[Any]:
+        with self._lock:
+            return [args for _, name, args in self.events if name == member]
+
+    def wait_for(self, member: str, count: int = 1, timeout_s: float = 30) -> list[Any]:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            found = self.of(member)
+            if len(found) >= count:
+                return found
+            time.sleep(0.05)
+        raise AssertionError(f"expected {count} {member} signal(s), got {self.of(member)}")
+
+    def states(self) -> list[str]:
+        return [changed["State"] for iface, changed, _ in self.of("PropertiesChanged") if "State" in changed]
+
+    def close(self) -> None:
+        if self._loop is not None:
+            self._loop.quit()
+        self._thread.join(5)

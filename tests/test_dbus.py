@@ -1,0 +1,238 @@
+"""The D-Bus API on a private dbus-daemon started here; never the user's bus."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import CLI, ROOT, play, run_cli, wait_for_line
+from tests.dbus_helpers import (IFACE, SignalCollector, dbus_send, name_has_owner, private_bus,
+                                wait_for_name)
+
+LONG_CLIP = "etts_adc00001.wav"
+
+
+@pytest.fixture
+def bus(tmp_path: Path, clean_env: dict[str, str]) -> Iterator[dict[str, str]]:
+    """clean_env plus DBUS_SESSION_BUS_ADDRESS of a bus of our own."""
+    with private_bus(tmp_path) as (address, pid):
+        yield {**clean_env, "DBUS_SESSION_BUS_ADDRESS": address, "TEST_BUS_PID": str(pid)}
+
+
+@pytest.fixture(scope="module")
+def two_utterances(ko_dev: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two clips with 1.5 s of silence between them, so Vosk's endpointer makes several finals."""
+    out = tmp_path_factory.mktemp("clips") / "two.wav"
+    subprocess.run(["sox", str(ko_dev / "etts_kih00012.wav"), str(ko_dev / "etts_kih00044.wav"), str(out),
+                    "pad", "0", "1.5"], check=True)
+    return out
+
+
+def start(args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
+    return subprocess.Popen([*CLI, *args], env=env, cwd=ROOT, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def stop(proc: subprocess.Popen[str], timeout: float = 10) -> tuple[str, str]:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+    try:
+        return proc.communicate(timeout=timeout)
+    finally:
+        proc.kill()
+
+
+def test_subscribers_get_partials_then_finals_that_match_stdout(
+        bus: dict[str, str], two_utterances: Path) -> None:
+    address = bus["DBUS_SESSION_BUS_ADDRESS"]
+    collector = SignalCollector(address)
+    subscriber = start(["subscribe", "--json", "--partials"], bus)  # pydbus, a second process
+    monitor = subprocess.Popen(["gdbus", "monitor", "--address", address, "--dest",
+                                "org.sttdaemon.SttDaemon"], text=True, stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL)
+    time.sleep(0.5)
+    daemon = start(["serve", "--stdout", "--json", "--input", str(two_utterances)], bus)
+    out, err = daemon.communicate(timeout=90)
+    assert daemon.returncode == 0, err
+    time.sleep(0.5)
+    sub_out, _ = stop(subscriber)
+    monitor.terminate()
+    mon_out = monitor.communicate(timeout=10)[0]
+    collector.close()
+
+    printed = [json.loads(line) for line in out.splitlines()]
+    printed_finals = [(r["utterance"], r["text"]) for r in printed if r["type"] == "final"]
+    assert len(printed_finals) >= 2, printed
+
+    # The in-test GDBus collector: each utterance's partials come before its final, ids match.
+    order = [(name, args[0]) for _, name, args in collector.events if name in ("Partial", "Final")]
+    for utterance, text in printed_finals:
+        idx_final = order.index(("Final", utterance))
+        assert any(i < idx_final for i, item in enumerate(order) if item == ("Partial", utterance))
+    assert [(f[0], f[1]) for f in collector.of("Final")] == printed_finals
+    final_words = collector.of("Final")[0][4]
+    assert final_words and all(len(w) == 4 for w in final_words)
+
+    # The pydbus subscriber process printed the same finals.
+    received = [json.loads(line) for line in sub_out.splitlines()]
+    assert [(r["utterance"], r["text"]) for r in received if r["type"] == "final"] == printed_finals
+    assert any(r["type"] == "partial" for r in received)
+
+    # gdbus monitor, a non-Python tool, saw the same finals.
+    for utterance, text in printed_finals:
+        assert f"org.sttdaemon.SttDaemon1.Final (uint64 {utterance}, '{text}'" in mon_out
+
+
+def test_pause_resume_finalize_reset(bus: dict[str, str], virtual_mic: dict[str, str],
+                                     ko_dev: Path) -> None:
+    env = {**bus, **virtual_mic}
+    address = bus["DBUS_SESSION_BUS_ADDRESS"]
+    collector = SignalCollector(address)
+    baseline = source_outputs(virtual_mic)  # the remap module records from the null sink too
+    daemon = start(["serve", "--device", "pulse"], env)
+    try:
+        wait_for_name(address, proc=daemon)
+        assert source_outputs(virtual_mic) == baseline + 1
+
+        # Pause closes the stream (the microphone indicator goes off) and keeps the model.
+        assert run_cli(["pause"], env).returncode == 0
+        assert status(env)["state"] == "paused"
+        assert source_outputs(virtual_mic) == baseline
+        assert run_cli(["resume"], env).returncode == 0
+        assert status(env)["state"] == "listening"
+        assert source_outputs(virtual_mic) == baseline + 1
+        assert collector.states()[-2:] == ["paused", "listening"]
+
+        # Finalize ends the utterance at once, mid-speech.
+        player = subprocess.Popen(["paplay", "--device=vmic_out", str(ko_dev / LONG_CLIP)],
+                                  env={**os.environ, **virtual_mic})
+        partial = collector.wait_for("Partial", 1, 20)[0]
+        assert run_cli(["finalize"], env).returncode == 0
+        final = collector.wait_for("Final", 1, 5)[0]
+        assert final[0] == partial[0] and final[1]
+        assert player.poll() is None, "the final came while the speaker was still talking"
+
+        # Reset drops the utterance in progress: it never gets a final.
+        before = {args[0] for args in collector.of("Partial")}
+        dropped = collector.wait_for("Partial", len(collector.of("Partial")) + 1, 20)[-1][0]
+        assert dropped not in before or dropped != final[0]
+        assert run_cli(["reset"], env).returncode == 0
+        player.wait(timeout=30)
+        time.sleep(1.5)
+        assert dropped not in [args[0] for args in collector.of("Final")]
+        assert status(env)["state"] == "listening"
+    finally:
+        stop(daemon)
+        collector.close()
+
+
+def source_outputs(pulse_env: dict[str, str]) -> int:
+    out = subprocess.run(["pactl", "list", "short", "source-outputs"], env={**os.environ, **pulse_env},
+                         capture_output=True, text=True, check=True)
+    return len(out.stdout.splitlines())
+
+
+def status(env: dict[str, str]) -> dict[str, object]:
+    done = run_cli(["status", "--json"], env)
+    assert done.returncode == 0, done.stderr
+    return dict(json.loads(done.stdout))
+
+
+def test_hostile_calls_get_errors_while_transcription_goes_on(bus: dict[str, str], ko_dev: Path) -> None:
+    address = bus["DBUS_SESSION_BUS_ADDRESS"]
+    collector = SignalCollector(address)
+    daemon = start(["serve", "--stdout", "--input", str(ko_dev / LONG_CLIP)], bus)
+    try:
+        wait_for_name(address, proc=daemon)
+        calls = [
+            ([f"{IFACE}.GetRecent", "string:many"], "InvalidArgs"),
+            ([f"{IFACE}.GetRecent"], "InvalidArgs"),
+            ([f"{IFACE}.Pause", "int32:3"], "InvalidArgs"),
+            ([f"{IFACE}.NoSuchMethod"], "UnknownMethod"),
+            (["org.freedesktop.DBus.Properties.Set", f"string:{IFACE}", "string:State",
+              "variant:string:paused"], "is not writable"),
+            (["org.freedesktop.DBus.Properties.Get", f"string:{IFACE}", "string:Nope"], "InvalidArgs"),
+        ]
+        for args, error in calls:
+            done = dbus_send(address, *args)
+            assert done.returncode != 0 and error in done.stderr, (args, done.stderr)
+            assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
+        huge = dbus_send(address, f"{IFACE}.GetRecent", "uint32:4294967295")
+        assert huge.returncode == 0, huge.stderr
+        out, err = daemon.communicate(timeout=60)
+    finally:
+        stop(daemon)
+        collector.close()
+    assert daemon.returncode == 0, err
+    assert out.strip(), "the daemon kept transcribing"
+    assert [f[1] for f in collector.of("Final")] == [out.strip()]
+    assert "Traceback" not in err
+
+
+def test_second_instance_fails_cleanly_and_the_first_carries_on(bus: dict[str, str], ko_dev: Path) -> None:
+    address = bus["DBUS_SESSION_BUS_ADDRESS"]
+    first = start(["serve", "--input", str(ko_dev / LONG_CLIP)], bus)
+    try:
+        wait_for_name(address, proc=first)
+        second = run_cli(["serve", "--input", str(ko_dev / LONG_CLIP)], bus)
+        assert second.returncode != 0
+        lines = second.stderr.strip().splitlines()
+        assert len(lines) == 1 and "another stt-daemon is running" in lines[0], second.stderr
+        assert first.poll() is None and name_has_owner(address)
+        assert status(bus)["state"] == "listening"
+    finally:
+        stop(first)
+    assert first.returncode == 0
+
+
+def test_bus_going_away_leaves_stdout_running(bus: dict[str, str], ko_dev: Path) -> None:
+    daemon = start(["listen", "--json", "--partials", "--input", str(ko_dev / LONG_CLIP)], bus)
+    try:
+        assert daemon.stdout is not None
+        wait_for_line(daemon.stdout, '"partial"', 60)
+        os.kill(int(bus["TEST_BUS_PID"]), signal.SIGKILL)
+        rest, err = daemon.communicate(timeout=60)
+    finally:
+        stop(daemon)
+    assert daemon.returncode == 0, err
+    assert any(json.loads(line)["type"] == "final" for line in rest.splitlines())
+    assert "Traceback" not in err
+
+
+def test_busctl_introspect_shows_the_interface(bus: dict[str, str], ko_dev: Path) -> None:
+    address = bus["DBUS_SESSION_BUS_ADDRESS"]
+    daemon = start(["serve", "--input", str(ko_dev / LONG_CLIP)], bus)
+    try:
+        wait_for_name(address, proc=daemon)
+        out = subprocess.run(["busctl", f"--address={address}", "introspect", "org.sttdaemon.SttDaemon",
+                              "/org/sttdaemon/SttDaemon", IFACE], capture_output=True, text=True, timeout=10)
+    finally:
+        stop(daemon)
+    assert out.returncode == 0, out.stderr
+    for member in (".Partial", ".Final", ".Pause", ".Resume", ".Reset", ".Finalize", ".GetRecent",
+                   ".GetStats", ".State", ".Device", ".Model", ".ApiVersion"):
+        assert member in out.stdout
+    assert "a(sddd)" in out.stdout and "a(tsdd)" in out.stdout
+
+
+def test_thin_clients_without_a_daemon_say_so(bus: dict[str, str]) -> None:
+    for command in ("pause", "status"):
+        done = run_cli([command], bus)
+        assert done.returncode != 0
+        assert done.stderr.strip().splitlines() == [
+            "stt-daemon: error: no stt-daemon is running on the session bus; start one with "
+            "'stt-daemon serve' or 'systemctl --user start stt-daemon'"]
+
+
+def test_serve_without_any_bus_is_one_line(clean_env: dict[str, str], ko_dev: Path) -> None:
+    done = run_cli(["serve", "--input", str(ko_dev / LONG_CLIP)], clean_env)
+    assert done.returncode != 0
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "no D-Bus session bus" in lines[0]
