@@ -34,6 +34,8 @@ class AudioSource(Protocol):
     """What the engine needs from any audio source."""
 
     description: str
+    block_ms: int
+    realtime: bool  # paced like a microphone; a file read flat out is not, so latency means nothing
 
     def start(self) -> None: ...
 
@@ -120,7 +122,9 @@ class QueueSource:
 
     description = "audio"
 
-    def __init__(self, max_blocks: int, converter: PcmConverter) -> None:
+    def __init__(self, max_blocks: int, converter: PcmConverter, block_ms: int, realtime: bool) -> None:
+        self.block_ms = block_ms
+        self.realtime = realtime
         self._blocks = BlockQueue(max_blocks)
         self._converter = converter
         self.overflows = 0

@@ -20,7 +20,8 @@ import click
 from stt_daemon import __version__
 from stt_daemon.errors import SttError
 from stt_daemon.daemon import DaemonSettings
-from stt_daemon.settings import AudioSettings, OutputSettings
+from stt_daemon.settings import AudioSettings, EngineSettings, OutputSettings
+from stt_daemon.tuning import Tuning
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -96,6 +97,33 @@ _input_option = click.option("--input", "-i", "input_file", type=click.Path(path
 _fast_option = click.option("--fast", is_flag=True, help="With --input: decode as fast as possible.")
 
 
+def _engine_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Real-time options shared by listen and serve."""
+    options = [
+        click.option("--latency-budget-ms", type=click.FloatRange(5, 5000), default=50, show_default=True,
+                     help="Per-block budget from capture to published result."),
+        click.option("--endpoint-silence-ms", type=int, default=None,
+                     help="Trailing silence before a final (model default: 500)."),
+        click.option("--partial-interval-ms", type=int, default=None,
+                     help="How often Vosk decodes, so how often partials can change (default 240)."),
+        click.option("--stats", "stats_interval_s", type=float, default=None, is_flag=False, flag_value=5.0,
+                     help="Print a latency summary line on stderr every N seconds (default 5)."),
+        click.option("--no-warmup", is_flag=True, help="Skip warming the recognizer (faster start, "
+                     "a slow first utterance)."),
+        click.option("--recycle-after-s", type=click.FloatRange(1), default=4 * 3600, show_default=True,
+                     help="Replace the recognizer after this much audio (it grows in memory)."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _engine_settings(latency_budget_ms: float, stats_interval_s: float | None, no_warmup: bool,
+                     recycle_after_s: float) -> EngineSettings:
+    return EngineSettings(latency_budget_ms=latency_budget_ms, warm_up=not no_warmup,
+                          recycle_after_s=recycle_after_s, stats_interval_s=stats_interval_s)
+
+
 def _run(settings: DaemonSettings) -> None:
     from stt_daemon.daemon import run_daemon
 
@@ -112,16 +140,21 @@ def _run(settings: DaemonSettings) -> None:
 @_json_option
 @_partials_option
 @_block_option
+@_engine_options
 @click.option("--no-dbus", is_flag=True, help="Do not publish on the D-Bus session bus.")
 def listen(device: str | None, model_arg: str | None, input_file: Path | None, fast: bool,
-           as_json: bool, partials: bool, block_ms: int, no_dbus: bool) -> None:
+           as_json: bool, partials: bool, block_ms: int, no_dbus: bool, latency_budget_ms: float,
+           endpoint_silence_ms: int | None, partial_interval_ms: int | None,
+           stats_interval_s: float | None, no_warmup: bool, recycle_after_s: float) -> None:
     """Transcribe the microphone (or a WAV file) live until Ctrl-C.
 
     Also publishes on the D-Bus session bus when there is one.
     """
     audio = AudioSettings(device=device, input_file=input_file, block_ms=block_ms, realtime=not fast)
     _run(DaemonSettings(audio, model_arg, _output_settings(as_json, partials),
-                        "off" if no_dbus else "optional"))
+                        "off" if no_dbus else "optional",
+                        _engine_settings(latency_budget_ms, stats_interval_s, no_warmup, recycle_after_s),
+                        Tuning(endpoint_silence_ms, partial_interval_ms)))
 
 
 @cli.command()
@@ -133,12 +166,17 @@ def listen(device: str | None, model_arg: str | None, input_file: Path | None, f
 @_json_option
 @_partials_option
 @_block_option
+@_engine_options
 def serve(device: str | None, model_arg: str | None, input_file: Path | None, fast: bool,
-          to_stdout: bool, as_json: bool, partials: bool, block_ms: int) -> None:
+          to_stdout: bool, as_json: bool, partials: bool, block_ms: int, latency_budget_ms: float,
+          endpoint_silence_ms: int | None, partial_interval_ms: int | None,
+          stats_interval_s: float | None, no_warmup: bool, recycle_after_s: float) -> None:
     """Run as a D-Bus service (org.sttdaemon.SttDaemon) until stopped."""
     audio = AudioSettings(device=device, input_file=input_file, block_ms=block_ms, realtime=not fast)
     output = _output_settings(as_json, partials) if to_stdout else None
-    _run(DaemonSettings(audio, model_arg, output, "required"))
+    _run(DaemonSettings(audio, model_arg, output, "required",
+                        _engine_settings(latency_budget_ms, stats_interval_s, no_warmup, recycle_after_s),
+                        Tuning(endpoint_silence_ms, partial_interval_ms)))
 
 
 @cli.command()
@@ -146,13 +184,16 @@ def serve(device: str | None, model_arg: str | None, input_file: Path | None, fa
 @_model_option
 @_json_option
 @_block_option
-def transcribe(files: tuple[Path, ...], model_arg: str | None, as_json: bool, block_ms: int) -> None:
+@click.option("--endpoint-silence-ms", type=int, default=None, help="Trailing silence before a final.")
+def transcribe(files: tuple[Path, ...], model_arg: str | None, as_json: bool, block_ms: int,
+               endpoint_silence_ms: int | None) -> None:
     """Transcribe WAV files as fast as possible, loading the model once."""
     from stt_daemon.publish import Publisher
     from stt_daemon.stdout_sink import StdoutSink
     from stt_daemon.transcribe import check_files, transcribe_files
     from stt_daemon.wavfile import WavInfo
 
+    tuning = Tuning(endpoint_silence_ms)
     infos = check_files(files)
     stop = threading.Event()
     _install_stop_handlers(stop)
@@ -164,7 +205,7 @@ def transcribe(files: tuple[Path, ...], model_arg: str | None, as_json: bool, bl
 
     from stt_daemon.models import load_timed, resolve_model
 
-    transcribe_files(load_timed(resolve_model(model_arg)), infos, AudioSettings(block_ms=block_ms), Publisher([sink]),
+    transcribe_files(load_timed(resolve_model(model_arg), tuning), infos, AudioSettings(block_ms=block_ms), Publisher([sink]),
                      on_file, stop.is_set)
 
 

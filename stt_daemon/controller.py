@@ -18,10 +18,13 @@ from stt_daemon.engine import Command, Engine
 from stt_daemon.errors import SttError
 from stt_daemon.latency import LatencyMonitor
 from stt_daemon.mic import MicSource
+from stt_daemon.overload import OverloadLadder
 from stt_daemon.publish import Publisher
-from stt_daemon.recognizer import Recognizer
-from stt_daemon.settings import AudioSettings
+from stt_daemon.recognizer import Backend, Recognizer
+from stt_daemon.recycle import RecyclePolicy, Recycler
+from stt_daemon.settings import AudioSettings, EngineSettings
 from stt_daemon.vosk_backend import VoskBackend
+from stt_daemon.warmup import warm_up
 from stt_daemon.wavfile import WavSource
 
 _LOGGER = logging.getLogger(__name__)
@@ -44,11 +47,20 @@ class Controller:
     """Owns the running pipeline for `listen` and `serve`."""
 
     def __init__(self, model: Any, source: AudioSource, publisher: Publisher,
-                 monitor: LatencyMonitor | None = None, model_name: str = "") -> None:
+                 settings: EngineSettings = EngineSettings(), model_name: str = "",
+                 make_backend: Callable[[], Backend] | None = None) -> None:
         self._source = source
         self._publisher = publisher
-        self.monitor = monitor if monitor is not None else LatencyMonitor()
-        self._recognizer = Recognizer(VoskBackend(model))
+        self._settings = settings
+        self.monitor = LatencyMonitor(settings.latency_budget_ms, block_ms=source.block_ms)
+        self.ladder = OverloadLadder(settings.latency_budget_ms)
+        new_backend = make_backend if make_backend is not None else lambda: VoskBackend(model)
+        backend = new_backend()
+        if settings.warm_up:
+            _LOGGER.info("recognizer warmed up in %.1f s", warm_up(backend))
+        self._recognizer = Recognizer(backend)
+        self.recycler = Recycler(new_backend, RecyclePolicy(settings.recycle_growth_mb,
+                                                            settings.recycle_after_s))
         self._engine: Engine | None = None
         self._lock = threading.RLock()
         self._state = "starting"
@@ -83,7 +95,8 @@ class Controller:
         """Open the source and start decoding; raises if the source cannot open."""
         with self._lock:
             self._source.start()
-            self._engine = Engine(self._source, self._recognizer, self._publisher, self.monitor)
+            self._engine = Engine(self._source, self._recognizer, self._publisher, self.monitor,
+                                  self.ladder, self.recycler)
             self._engine.start()
         _LOGGER.info("listening to %s", self._source.description)
         self._set_state("listening")
@@ -127,7 +140,9 @@ class Controller:
             "uptime_s": round(time.monotonic() - self._started_s, 3),
             "latency_p50_ms": latency.p50_ms, "latency_p95_ms": latency.p95_ms,
             "latency_p99_ms": latency.p99_ms, "latency_max_ms": latency.max_ms,
-            "over_budget": latency.over_budget,
+            "latency_budget_ms": self.monitor.budget_ms, "over_budget": latency.over_budget,
+            "over_budget_window": latency.over_budget_window, "overload_level": int(self.ladder.level),
+            "overload_escalations": self.ladder.escalations, "recycled": self.recycler.recycled,
         }
 
     def running(self) -> bool:

@@ -16,8 +16,9 @@ from stt_daemon.controller import Controller, open_source
 from stt_daemon.errors import BusError
 from stt_daemon.models import load_timed, resolve_model
 from stt_daemon.publish import Publisher, RecentFinals
-from stt_daemon.settings import AudioSettings, OutputSettings
+from stt_daemon.settings import AudioSettings, EngineSettings, OutputSettings
 from stt_daemon.stdout_sink import StdoutSink
+from stt_daemon.tuning import Tuning
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -28,6 +29,8 @@ class DaemonSettings:
     model: str | None
     output: OutputSettings | None  # None: nothing on stdout
     dbus: str  # "off", "optional" (listen: warn and carry on) or "required" (serve)
+    engine: EngineSettings = EngineSettings()
+    tuning: Tuning = Tuning()
 
 
 def _connect_bus(mode: str) -> Any:
@@ -53,17 +56,19 @@ def run_daemon(settings: DaemonSettings, stop: threading.Event,
     source = open_source(settings.audio)
     location = resolve_model(settings.model)
     bus = _connect_bus(settings.dbus)
-    model = load_timed(location)
+    model = load_timed(location, settings.tuning)
     recent = RecentFinals()
     publisher = Publisher([recent])
     if settings.output is not None:
         publisher.add(StdoutSink(settings.output, on_closed=on_stdout_closed))
-    controller = Controller(model, source, publisher, model_name=location.name)
+    controller = Controller(model, source, publisher, settings.engine, model_name=location.name)
     if stop.is_set():
         return
     publication = None
     try:
         controller.start()
+        if settings.engine.stats_interval_s:
+            _start_stats_reporter(controller, stop, settings.engine.stats_interval_s)
         if bus is not None:
             from stt_daemon.dbus_service import DbusSink, Publication, SttDaemonObject
 
@@ -97,3 +102,20 @@ def run_main_loop(stop: threading.Event, keep_running: Callable[[], bool] = lamb
 
     GLib.timeout_add(100, check)
     loop.run()
+
+
+def format_stats(stats: dict[str, float | int]) -> str:
+    return ("stats: blocks={blocks} latency p50={latency_p50_ms} p95={latency_p95_ms} "
+            "p99={latency_p99_ms} max={latency_max_ms} ms (budget {latency_budget_ms:g}) "
+            "over_budget={over_budget_window} queue={queue_depth} drops={drops} "
+            "overflows={overflows} level={overload_level} utterances={utterances}").format(**stats)
+
+
+def _start_stats_reporter(controller: Controller, stop: threading.Event, interval_s: float) -> None:
+    """--stats: one summary line on stderr every ``interval_s`` (window figures, no transcript)."""
+
+    def report() -> None:
+        while not stop.wait(interval_s) and controller.running():
+            _LOGGER.info("%s", format_stats(controller.stats()))
+
+    threading.Thread(target=report, name="stt-stats", daemon=True).start()

@@ -142,6 +142,10 @@ class SttDaemonObject:
         return self._controller.model_name
 
     @property
+    def LatencyP99Ms(self) -> float:
+        return self._controller.monitor.summary().p99_ms
+
+    @property
     def ApiVersion(self) -> int:
         return API_VERSION
 

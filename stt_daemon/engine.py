@@ -1,7 +1,8 @@
 """The worker thread: blocks in, recognizer, events out to the publisher.
 
 It is the only thread that touches the recognizer; control requests
-(finalize, reset) are queued to it and run between blocks.
+(finalize, reset) are queued to it and run between blocks. When blocks miss
+the latency budget it climbs the overload ladder (overload.py).
 """
 
 from __future__ import annotations
@@ -12,14 +13,19 @@ import queue
 import threading
 import time
 
-from stt_daemon.audio import AudioSource, EndOfStream
+from stt_daemon.audio import AudioSource, Block, EndOfStream
+from stt_daemon.events import Final
 from stt_daemon.latency import LatencyMonitor
+from stt_daemon.overload import Level, OverloadLadder
 from stt_daemon.publish import Publisher
 from stt_daemon.recognizer import Recognizer
+from stt_daemon.recycle import Recycler
 
 _LOGGER = logging.getLogger(__name__)
 
 _READ_TIMEOUT_S = 0.05
+_PARTIAL_EVERY_BLOCKS_WHEN_BEHIND = 12  # 240 ms of 20 ms blocks: Vosk's default chunk
+_MAX_CATCH_UP_BLOCKS = 100  # 2 s of audio in one AcceptWaveform call at most
 
 
 class Command(enum.Enum):
@@ -31,16 +37,21 @@ class Engine:
     """Runs one source through the recognizer until the source ends or is stopped."""
 
     def __init__(self, source: AudioSource, recognizer: Recognizer, publisher: Publisher,
-                 monitor: LatencyMonitor | None = None) -> None:
+                 monitor: LatencyMonitor | None = None, ladder: OverloadLadder | None = None,
+                 recycler: Recycler | None = None) -> None:
         self.source = source
         self._recognizer = recognizer
         self._publisher = publisher
         self.monitor = monitor if monitor is not None else LatencyMonitor()
+        self.ladder = ladder if ladder is not None else OverloadLadder(self.monitor.budget_ms)
+        self._recycler = recycler
         self._commands: queue.SimpleQueue[Command] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="stt-engine", daemon=True)
         self._last_captured_ns = 0
+        self._ended = False
+        self._reported_drops = 0
         self.failed: BaseException | None = None
-        self.progress_ns = time.monotonic_ns()  # last time the loop went round; for the watchdog
+        self.progress_ns = time.monotonic_ns()  # last time the loop went round; for a watchdog
 
     def start(self) -> None:
         self._thread.start()
@@ -74,8 +85,8 @@ class Engine:
 
     def _loop(self) -> None:
         read = self.source.read
-        monitor = self.monitor
-        while True:
+        block_index = 0
+        while not self._ended:
             self.progress_ns = time.monotonic_ns()
             if not self._commands.empty():
                 self._run_commands()
@@ -86,12 +97,52 @@ class Engine:
             if block is None:
                 continue
             dequeued_ns = time.monotonic_ns()
-            self._last_captured_ns = block.captured_ns
-            events = self._recognizer.accept(block)
-            recognized_ns = time.monotonic_ns()
-            for event in events:
-                self._publisher.publish(event)
-            monitor.record(block.captured_ns, dequeued_ns, recognized_ns, time.monotonic_ns())
+            level = self.ladder.level
+            blocks = self._catch_up(block) if level >= Level.CATCH_UP else [block]
+            block_index += len(blocks)
+            self._recognizer.partials_enabled = (
+                level < Level.FEWER_PARTIALS or block_index % _PARTIAL_EVERY_BLOCKS_WHEN_BEHIND < len(blocks))
+            self._decode(blocks, dequeued_ns)
+
+    def _catch_up(self, first: Block) -> list[Block]:
+        """Everything already queued, to be decoded in one call."""
+        blocks = [first]
+        while len(blocks) < _MAX_CATCH_UP_BLOCKS:
+            try:
+                more = self.source.read(0)
+            except EndOfStream:
+                self._ended = True
+                break
+            if more is None:
+                break
+            blocks.append(more)
+        return blocks
+
+    def _decode(self, blocks: list[Block], dequeued_ns: int) -> None:
+        newest = blocks[-1]
+        self._last_captured_ns = newest.captured_ns
+        pcm = newest.pcm if len(blocks) == 1 else b"".join(b.pcm for b in blocks)
+        events = self._recognizer.accept(Block(newest.captured_ns, pcm))
+        recognized_ns = time.monotonic_ns()
+        for event in events:
+            self._publisher.publish(event)
+        published_ns = time.monotonic_ns()
+        worst_ns = max(self.monitor.record(b.captured_ns, dequeued_ns, recognized_ns, published_ns)
+                       for b in blocks)
+        if self.source.realtime:  # a file read flat out queues on purpose: no overload there
+            stats = self.source.stats()
+            self.ladder.update(worst_ns, stats.queue_depth)
+            if self.ladder.should_warn(urgent=stats.drops > self._reported_drops):
+                self._warn(stats.drops)
+        if self._recycler is not None and any(isinstance(e, Final) for e in events):
+            self._recycler.between_utterances(self._recognizer)
+
+    def _warn(self, drops: int) -> None:
+        summary = self.monitor.summary()
+        new_drops, self._reported_drops = drops - self._reported_drops, drops
+        _LOGGER.warning("falling behind: p99 %.0f ms over the last %d blocks (budget %.0f ms), "
+                        "overload level %d, %d blocks dropped (%d new)", summary.p99_ms,
+                        summary.window_blocks, self.monitor.budget_ms, self.ladder.level, drops, new_drops)
 
     def _run_commands(self) -> None:
         while not self._commands.empty():

@@ -89,7 +89,8 @@ class MicSource(QueueSource):
         self._sd = _sounddevice()
         self.device = find_device(settings.device)
         self.rate, self.channels = self._pick_format(self.device)
-        super().__init__(settings.queue_blocks, PcmConverter("s16", self.channels, self.rate))
+        super().__init__(settings.queue_blocks, PcmConverter("s16", self.channels, self.rate),
+                         settings.block_ms, realtime=True)
         self._block_frames = self.rate * settings.block_ms // 1000
         self._stream: Any = None
         self.description = f"device {self.device.index} {self.device.name!r}"

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from stt_daemon.errors import ModelLoadError, ModelNotFound
+from stt_daemon.tuning import Tuning, tuned_model_dir
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -150,14 +151,14 @@ def _native_stderr_captured() -> Iterator[list[str]]:
             lines.extend(sink.read().decode("utf-8", "replace").splitlines())
 
 
-def load_model(location: ModelLocation) -> Any:
+def load_model(location: ModelLocation, tuning: Tuning = Tuning()) -> Any:
     """Load a vosk.Model; any failure becomes a ModelLoadError with Vosk's reason."""
     check_model_path(location)
     import vosk
 
-    with _native_stderr_captured() as native:
+    with _native_stderr_captured() as native, tuned_model_dir(location.path, tuning) as path:
         try:
-            model = vosk.Model(str(location.path))
+            model = vosk.Model(str(path))
         except Exception:  # Vosk raises a bare Exception("Failed to create a model")
             model = None
     for line in native:
@@ -170,9 +171,9 @@ def load_model(location: ModelLocation) -> Any:
     return model
 
 
-def load_timed(location: ModelLocation) -> Any:
+def load_timed(location: ModelLocation, tuning: Tuning = Tuning()) -> Any:
     started_s = time.monotonic()
-    model = load_model(location)
+    model = load_model(location, tuning)
     _LOGGER.info("model %s loaded in %.1f s (%s)", location.path, time.monotonic() - started_s,
                  location.origin)
     return model

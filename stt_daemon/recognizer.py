@@ -1,8 +1,9 @@
 """Streaming recognition as events: utterance ids, partial de-duplication, stream times.
 
-Hides Vosk behind ``accept(block) -> events`` and ``finish() -> final``. The
-backend's clock counts every sample it was ever fed; ``begin_stream`` moves the
-origin so that times restart at zero for each new file.
+Hides Vosk behind ``accept(block) -> events`` and ``finish() -> final``. A
+backend's clock counts every sample it was ever fed (warm-up included); we map
+it to stream time, which restarts at zero with ``begin_stream`` (a new file)
+and runs on unbroken when ``swap_backend`` replaces a worn recognizer.
 """
 
 from __future__ import annotations
@@ -40,17 +41,40 @@ class Recognizer:
         self._next_utterance = first_utterance
         self._current: int | None = None  # id of the utterance in progress, once it has text
         self._last_partial = ""
-        self._origin_samples = backend.samples_fed
+        self._origin_samples = backend.samples_fed  # backend sample count at stream offset
+        self._offset_s = 0.0  # stream time at _origin_samples
+        self._served_from = backend.samples_fed
         self.utterances = 0
+        self.partials_enabled = True  # the overload ladder turns partials down
 
     def begin_stream(self) -> None:
         """Times of later events count from here (a new file, say)."""
         self._origin_samples = self._backend.samples_fed
+        self._offset_s = 0.0
+
+    @property
+    def in_utterance(self) -> bool:
+        return self._current is not None
+
+    @property
+    def backend_audio_s(self) -> float:
+        """Audio the current backend has decoded since it began serving."""
+        return (self._backend.samples_fed - self._served_from) / SAMPLE_RATE
+
+    def swap_backend(self, backend: Backend) -> Backend:
+        """Serve from ``backend`` from now on; call between utterances. Returns the old one."""
+        self._offset_s += (self._backend.samples_fed - self._origin_samples) / SAMPLE_RATE
+        old, self._backend = self._backend, backend
+        self._origin_samples = self._served_from = backend.samples_fed
+        self._last_partial = ""
+        return old
 
     def accept(self, block: Block) -> list[Event]:
         if self._backend.accept(block.pcm):
             final = self._make_final(self._backend.result(), block.captured_ns)
             return [final] if final is not None else []
+        if not self.partials_enabled:
+            return []
         text = self._backend.partial()
         if not text or text == self._last_partial:
             return []
@@ -81,8 +105,8 @@ class Recognizer:
         utterance = self._utterance_id()
         self._current = None
         self.utterances += 1
-        origin_s = self._origin_samples / SAMPLE_RATE
-        words = tuple(Word(w.word, round(w.start_s - origin_s, 3), round(w.end_s - origin_s, 3), w.conf)
+        shift_s = self._offset_s - self._origin_samples / SAMPLE_RATE
+        words = tuple(Word(w.word, round(w.start_s + shift_s, 3), round(w.end_s + shift_s, 3), w.conf)
                       for w in hyp.words)
         start = words[0].start if words else 0.0
         end = words[-1].end if words else 0.0

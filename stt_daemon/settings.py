@@ -36,3 +36,14 @@ class OutputSettings:
     json: bool = False
     partials: bool = False  # print partials at all
     redraw: bool = False  # a terminal: redraw the partial in place on one line
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """The live engine's real-time behaviour."""
+
+    latency_budget_ms: float = 50.0
+    warm_up: bool = True  # decode a bundled clip before reporting ready
+    recycle_after_s: float = 4 * 3600.0  # audio one recognizer may decode before replacement
+    recycle_growth_mb: float = 300.0  # RSS growth that triggers a replacement
+    stats_interval_s: float | None = None  # --stats: a summary line on stderr this often

@@ -109,10 +109,10 @@ class WavSource(QueueSource):
     """A WAV file as an audio source: paced like a microphone, or as fast as possible."""
 
     def __init__(self, info: WavInfo, settings: AudioSettings) -> None:
-        super().__init__(settings.queue_blocks, PcmConverter(info.sample_format, info.channels, info.rate))
+        super().__init__(settings.queue_blocks, PcmConverter(info.sample_format, info.channels, info.rate),
+                         settings.block_ms, realtime=settings.realtime)
         self.info = info
         self.description = f"file {info.path}"
-        self._realtime = settings.realtime
         self._block_s = settings.block_ms / 1000
         self._chunk_bytes = max(1, round(info.rate * self._block_s)) * self._converter.frame_bytes
         self._stop = threading.Event()
@@ -163,7 +163,7 @@ class WavSource(QueueSource):
                 break
             remaining -= len(raw)
             index += 1
-            if self._realtime:
+            if self.realtime:
                 # The block "arrives" when its last sample would have been spoken.
                 due_ns = start_ns + int(index * self._block_s * 1e9)
                 delay_s = (due_ns - time.monotonic_ns()) / 1e9

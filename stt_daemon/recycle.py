@@ -1,0 +1,71 @@
+"""Replace the recognizer before it grows too big, without a stall on the hot path.
+
+Measured: one recognizer streaming 117 minutes grew from 537 MB to 1111 MB.
+A replacement is built and warmed on a thread of its own (Vosk's C calls
+release the GIL), then swapped in by the worker between utterances.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from stt_daemon.recognizer import Backend, Recognizer
+from stt_daemon.warmup import warm_up
+
+_LOGGER = logging.getLogger(__name__)
+
+
+def rss_mb() -> float:
+    """Resident set size of this process, from /proc (no extra dependency)."""
+    with open("/proc/self/statm", encoding="ascii") as f:
+        pages = int(f.read().split()[1])
+    import os
+
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+@dataclass(frozen=True)
+class RecyclePolicy:
+    max_growth_mb: float = 300.0  # RSS above the level seen once warm
+    max_audio_s: float = 4 * 3600.0  # audio one recognizer may decode
+
+
+class Recycler:
+    """Decides when to recycle; builds the replacement off the worker thread."""
+
+    def __init__(self, make_backend: Callable[[], Backend], policy: RecyclePolicy,
+                 rss: Callable[[], float] = rss_mb) -> None:
+        self._make_backend = make_backend
+        self._policy = policy
+        self._rss = rss
+        self._baseline_mb = rss()
+        self._ready: Backend | None = None
+        self._building: threading.Thread | None = None
+        self.recycled = 0
+
+    def _due(self, recognizer: Recognizer) -> bool:
+        return (recognizer.backend_audio_s >= self._policy.max_audio_s
+                or self._rss() - self._baseline_mb >= self._policy.max_growth_mb)
+
+    def _build(self) -> None:
+        backend = self._make_backend()
+        warm_up(backend)
+        self._ready = backend
+
+    def between_utterances(self, recognizer: Recognizer) -> None:
+        """Called by the worker after a final: start a build, or swap in a finished one."""
+        if self._ready is not None:
+            recognizer.swap_backend(self._ready)
+            self._ready = None
+            self._building = None
+            self.recycled += 1
+            self._baseline_mb = self._rss()
+            _LOGGER.info("recognizer recycled (#%d); RSS %.0f MB", self.recycled, self._baseline_mb)
+        elif self._building is None and self._due(recognizer):
+            _LOGGER.info("recognizer due for recycling (%.0f s of audio, RSS %.0f MB); building a new one",
+                         recognizer.backend_audio_s, self._rss())
+            self._building = threading.Thread(target=self._build, name="stt-recycle", daemon=True)
+            self._building.start()

@@ -1,0 +1,64 @@
+"""The latency monitor and the overload ladder, driven by injected timestamps and clock."""
+
+from __future__ import annotations
+
+from stt_daemon.latency import LatencyMonitor
+from stt_daemon.overload import Level, OverloadLadder
+
+MS = 1_000_000
+
+
+def test_percentiles_stages_and_budget_counts_over_a_rolling_window() -> None:
+    monitor = LatencyMonitor(budget_ms=50, window_s=2.0, block_ms=20)  # a window of 100 blocks
+    t = 0
+    for i in range(100):  # totals 1..100 ms: queue 1 ms, recognizer the rest, publish 0
+        total = (i + 1) * MS
+        assert monitor.record(t, t + MS, t + total, t + total) == total
+        t += 20 * MS
+    s = monitor.summary()
+    assert (s.blocks, s.window_blocks) == (100, 100)
+    assert 50 <= s.p50_ms <= 51 and 95 <= s.p95_ms <= 96 and 99 <= s.p99_ms <= 100
+    assert s.max_ms == 100 and s.over_budget == 50 and s.over_budget_window == 50
+    assert s.queue_p99_ms == 1.0 and s.publish_p99_ms == 0.0
+    for _ in range(100):  # the window rolls: a calm second replaces the busy one
+        monitor.record(t, t, t + 2 * MS, t + 2 * MS)
+        t += 20 * MS
+    s = monitor.summary()
+    assert s.p99_ms == 2.0 and s.max_ms == 2.0 and s.over_budget_window == 0
+    assert s.over_budget == 50 and s.blocks == 200  # since start
+
+
+def test_ladder_steps_up_warns_at_a_limited_rate_and_steps_back_down() -> None:
+    now = [0]
+    ladder = OverloadLadder(budget_ms=50, escalate_after=(1, 5, 25), recover_after=50,
+                            warn_interval_s=10, clock=lambda: now[0])
+    seen = [ladder.update(80 * MS, queue_depth=3) for _ in range(30)]
+    assert seen[0] == Level.FEWER_PARTIALS
+    assert seen[4] == Level.CATCH_UP
+    assert seen[24] == Level.WARN
+    assert ladder.should_warn() and not ladder.should_warn()  # once, then rate-limited
+    now[0] += 11_000 * MS
+    assert ladder.should_warn()
+    # A backlog keeps it up even when blocks meet the budget.
+    for _ in range(100):
+        ladder.update(10 * MS, queue_depth=5)
+    assert ladder.level == Level.WARN
+    levels = [ladder.update(10 * MS, queue_depth=0) for _ in range(150)]
+    assert levels[49] == Level.CATCH_UP and levels[99] == Level.FEWER_PARTIALS
+    assert levels[149] == Level.NORMAL
+    assert not ladder.should_warn()
+    assert not ladder.should_warn(urgent=True)  # new drops warn even at level 0, but rate-limited
+    now[0] += 11_000 * MS
+    assert ladder.should_warn(urgent=True)
+    assert ladder.max_level == Level.WARN
+
+
+def test_a_single_late_block_only_thins_partials() -> None:
+    ladder = OverloadLadder(budget_ms=50)
+    ladder.update(60 * MS, 0)
+    assert ladder.level == Level.FEWER_PARTIALS
+    for _ in range(49):
+        ladder.update(1 * MS, 0)
+    assert ladder.level == Level.FEWER_PARTIALS
+    ladder.update(1 * MS, 0)
+    assert ladder.level == Level.NORMAL
