@@ -119,9 +119,10 @@ def _engine_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _engine_settings(latency_budget_ms: float, stats_interval_s: float | None, no_warmup: bool,
-                     recycle_after_s: float) -> EngineSettings:
+                     recycle_after_s: float, endpoint_silence_ms: int | None) -> EngineSettings:
     return EngineSettings(latency_budget_ms=latency_budget_ms, warm_up=not no_warmup,
-                          recycle_after_s=recycle_after_s, stats_interval_s=stats_interval_s)
+                          recycle_after_s=recycle_after_s, stats_interval_s=stats_interval_s,
+                          endpoint_silence_ms=endpoint_silence_ms)
 
 
 def _run(settings: DaemonSettings) -> None:
@@ -153,7 +154,8 @@ def listen(device: str | None, model_arg: str | None, input_file: Path | None, f
     audio = AudioSettings(device=device, input_file=input_file, block_ms=block_ms, realtime=not fast)
     _run(DaemonSettings(audio, model_arg, _output_settings(as_json, partials),
                         "off" if no_dbus else "optional",
-                        _engine_settings(latency_budget_ms, stats_interval_s, no_warmup, recycle_after_s),
+                        _engine_settings(latency_budget_ms, stats_interval_s, no_warmup, recycle_after_s,
+                                         endpoint_silence_ms),
                         Tuning(endpoint_silence_ms, partial_interval_ms)))
 
 
@@ -175,7 +177,8 @@ def serve(device: str | None, model_arg: str | None, input_file: Path | None, fa
     audio = AudioSettings(device=device, input_file=input_file, block_ms=block_ms, realtime=not fast)
     output = _output_settings(as_json, partials) if to_stdout else None
     _run(DaemonSettings(audio, model_arg, output, "required",
-                        _engine_settings(latency_budget_ms, stats_interval_s, no_warmup, recycle_after_s),
+                        _engine_settings(latency_budget_ms, stats_interval_s, no_warmup, recycle_after_s,
+                                         endpoint_silence_ms),
                         Tuning(endpoint_silence_ms, partial_interval_ms)))
 
 

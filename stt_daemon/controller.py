@@ -23,6 +23,7 @@ from stt_daemon.publish import Publisher
 from stt_daemon.recognizer import Backend, Recognizer
 from stt_daemon.recycle import RecyclePolicy, Recycler
 from stt_daemon.settings import AudioSettings, EngineSettings
+from stt_daemon.vad import SilenceGate
 from stt_daemon.vosk_backend import VoskBackend
 from stt_daemon.warmup import warm_up
 from stt_daemon.wavfile import WavSource
@@ -52,7 +53,7 @@ class Controller:
         self._source = source
         self._publisher = publisher
         self._settings = settings
-        self.monitor = LatencyMonitor(settings.latency_budget_ms, block_ms=source.block_ms)
+        self.monitor = LatencyMonitor(settings.latency_budget_ms, settings.latency_window_s, source.block_ms)
         self.ladder = OverloadLadder(settings.latency_budget_ms)
         new_backend = make_backend if make_backend is not None else lambda: VoskBackend(model)
         backend = new_backend()
@@ -61,6 +62,7 @@ class Controller:
         self._recognizer = Recognizer(backend)
         self.recycler = Recycler(new_backend, RecyclePolicy(settings.recycle_growth_mb,
                                                             settings.recycle_after_s))
+        self._gate = SilenceGate(source.block_ms) if settings.gate_silence else None
         self._engine: Engine | None = None
         self._lock = threading.RLock()
         self._state = "starting"
@@ -80,6 +82,10 @@ class Controller:
     def source(self) -> AudioSource:
         return self._source
 
+    @property
+    def engine(self) -> Engine | None:
+        return self._engine
+
     def _set_state(self, state: str) -> None:
         if state == self._state:
             return
@@ -91,12 +97,21 @@ class Controller:
             except Exception:
                 _LOGGER.exception("a state listener failed")
 
-    def start(self) -> None:
-        """Open the source and start decoding; raises if the source cannot open."""
+    def start(self, when_open: Callable[[], None] = lambda: None) -> None:
+        """Open the source, call ``when_open`` (own the bus name: ready), then start decoding.
+
+        Signals sent before the bus name is owned would go out under the unique name only,
+        unseen by subscribers that match the well-known name; hence this order.
+        """
         with self._lock:
             self._source.start()
+            try:
+                when_open()
+            except BaseException:
+                self._source.stop()
+                raise
             self._engine = Engine(self._source, self._recognizer, self._publisher, self.monitor,
-                                  self.ladder, self.recycler)
+                                  self.ladder, self.recycler, self._gate, self._settings.endpoint_silence_ms)
             self._engine.start()
         _LOGGER.info("listening to %s", self._source.description)
         self._set_state("listening")
@@ -143,6 +158,7 @@ class Controller:
             "latency_budget_ms": self.monitor.budget_ms, "over_budget": latency.over_budget,
             "over_budget_window": latency.over_budget_window, "overload_level": int(self.ladder.level),
             "overload_escalations": self.ladder.escalations, "recycled": self.recycler.recycled,
+            "gated_blocks": self._gate.gated_blocks if self._gate is not None else 0,
         }
 
     def running(self) -> bool:

@@ -65,17 +65,17 @@ def run_daemon(settings: DaemonSettings, stop: threading.Event,
     if stop.is_set():
         return
     publication = None
+    if bus is not None:
+        from stt_daemon.dbus_service import DbusSink, Publication, SttDaemonObject
+
+        obj = SttDaemonObject(controller, recent)
+        publisher.add(DbusSink(obj))
+        publication = Publication(bus, obj)
     try:
-        controller.start()
+        controller.start(when_open=publication.own_name if publication is not None else lambda: None)
         if settings.engine.stats_interval_s:
             _start_stats_reporter(controller, stop, settings.engine.stats_interval_s)
-        if bus is not None:
-            from stt_daemon.dbus_service import DbusSink, Publication, SttDaemonObject
-
-            obj = SttDaemonObject(controller, recent)
-            publisher.add(DbusSink(obj))
-            publication = Publication(bus, obj)
-            publication.own_name()
+        if publication is not None:
             _LOGGER.info("on D-Bus as org.sttdaemon.SttDaemon")
             run_main_loop(stop, controller.running)
         else:

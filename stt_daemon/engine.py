@@ -20,6 +20,7 @@ from stt_daemon.overload import Level, OverloadLadder
 from stt_daemon.publish import Publisher
 from stt_daemon.recognizer import Recognizer
 from stt_daemon.recycle import Recycler
+from stt_daemon.vad import SilenceGate, VoiceActivity
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -38,16 +39,22 @@ class Engine:
 
     def __init__(self, source: AudioSource, recognizer: Recognizer, publisher: Publisher,
                  monitor: LatencyMonitor | None = None, ladder: OverloadLadder | None = None,
-                 recycler: Recycler | None = None) -> None:
+                 recycler: Recycler | None = None, gate: SilenceGate | None = None,
+                 endpoint_silence_ms: int | None = None) -> None:
         self.source = source
         self._recognizer = recognizer
         self._publisher = publisher
         self.monitor = monitor if monitor is not None else LatencyMonitor()
         self.ladder = ladder if ladder is not None else OverloadLadder(self.monitor.budget_ms)
         self._recycler = recycler
+        self._vad = VoiceActivity(source.block_ms)
+        self.gate = gate
+        self._endpoint_silence_ms = endpoint_silence_ms
         self._commands: queue.SimpleQueue[Command] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="stt-engine", daemon=True)
         self._last_captured_ns = 0
+        self.blocks_consumed = 0  # blocks read from the source, decoded or gated: stream position
+        self.last_dequeued_ns = 0
         self._ended = False
         self._reported_drops = 0
         self.failed: BaseException | None = None
@@ -96,13 +103,25 @@ class Engine:
                 return
             if block is None:
                 continue
-            dequeued_ns = time.monotonic_ns()
+            dequeued_ns = self.last_dequeued_ns = time.monotonic_ns()
             level = self.ladder.level
             blocks = self._catch_up(block) if level >= Level.CATCH_UP else [block]
             block_index += len(blocks)
+            self.blocks_consumed += len(blocks)
             self._recognizer.partials_enabled = (
                 level < Level.FEWER_PARTIALS or block_index % _PARTIAL_EVERY_BLOCKS_WHEN_BEHIND < len(blocks))
-            self._decode(blocks, dequeued_ns)
+            speech = any([self._vad.update(b.pcm) for b in blocks])
+            feed = blocks
+            if self.gate is not None:
+                feed, skipped = self.gate.offer(blocks, speech, self._recognizer.in_utterance)
+                if skipped:
+                    self._recognizer.skip(skipped)
+                if not feed:
+                    continue
+            self._decode(feed, blocks, dequeued_ns)
+            if (self._endpoint_silence_ms is not None and self._recognizer.in_utterance
+                    and self._vad.trailing_silence_ms >= self._endpoint_silence_ms):
+                self._finish()
 
     def _catch_up(self, first: Block) -> list[Block]:
         """Everything already queued, to be decoded in one call."""
@@ -118,7 +137,8 @@ class Engine:
             blocks.append(more)
         return blocks
 
-    def _decode(self, blocks: list[Block], dequeued_ns: int) -> None:
+    def _decode(self, blocks: list[Block], measured: list[Block], dequeued_ns: int) -> None:
+        """Decode ``blocks`` in one call; record latency for ``measured`` (not a replayed pre-roll)."""
         newest = blocks[-1]
         self._last_captured_ns = newest.captured_ns
         pcm = newest.pcm if len(blocks) == 1 else b"".join(b.pcm for b in blocks)
@@ -128,7 +148,7 @@ class Engine:
             self._publisher.publish(event)
         published_ns = time.monotonic_ns()
         worst_ns = max(self.monitor.record(b.captured_ns, dequeued_ns, recognized_ns, published_ns)
-                       for b in blocks)
+                       for b in measured)
         if self.source.realtime:  # a file read flat out queues on purpose: no overload there
             stats = self.source.stats()
             self.ladder.update(worst_ns, stats.queue_depth)
@@ -156,3 +176,5 @@ class Engine:
         final = self._recognizer.finish(self._last_captured_ns or time.monotonic_ns())
         if final is not None:
             self._publisher.publish(final)
+            if self._recycler is not None:
+                self._recycler.between_utterances(self._recognizer)

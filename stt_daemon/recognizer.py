@@ -61,6 +61,10 @@ class Recognizer:
         """Audio the current backend has decoded since it began serving."""
         return (self._backend.samples_fed - self._served_from) / SAMPLE_RATE
 
+    def skip(self, n_bytes: int) -> None:
+        """Audio that was not decoded (silence held back by the gate) still moves stream time."""
+        self._offset_s += n_bytes / 2 / SAMPLE_RATE
+
     def swap_backend(self, backend: Backend) -> Backend:
         """Serve from ``backend`` from now on; call between utterances. Returns the old one."""
         self._offset_s += (self._backend.samples_fed - self._origin_samples) / SAMPLE_RATE

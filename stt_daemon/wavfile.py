@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from stt_daemon.audio import QueueSource
+from stt_daemon.audio import Block, EndOfStream, QueueSource
 from stt_daemon.convert import PcmConverter
 from stt_daemon.errors import AudioFileError
 from stt_daemon.settings import AudioSettings
@@ -106,7 +106,12 @@ def _parse_fmt(path: Path, body: bytes) -> tuple[str, int, int]:
 
 
 class WavSource(QueueSource):
-    """A WAV file as an audio source: paced like a microphone, or as fast as possible."""
+    """A WAV file as an audio source: paced like a microphone, or as fast as possible.
+
+    Paced, a reader thread feeds the bounded queue like a capture callback would.
+    Flat out, there is nothing to wait for, so the engine reads the file itself:
+    no thread hand-off per block.
+    """
 
     def __init__(self, info: WavInfo, settings: AudioSettings) -> None:
         super().__init__(settings.queue_blocks, PcmConverter(info.sample_format, info.channels, info.rate),
@@ -119,13 +124,39 @@ class WavSource(QueueSource):
         self._running = threading.Event()
         self._running.set()
         self._thread = threading.Thread(target=self._run, name="wav-reader", daemon=True)
+        self._direct: BinaryIO | None = None
+        self._remaining = info.data_bytes
 
     @classmethod
     def open(cls, path: Path, settings: AudioSettings) -> WavSource:
         return cls(read_wav_info(path), settings)
 
     def start(self) -> None:
-        self._thread.start()
+        if self.realtime:
+            self._thread.start()
+            return
+        try:
+            self._direct = self.info.path.open("rb")
+            self._direct.seek(self.info.data_offset)
+        except OSError as exc:
+            raise AudioFileError(f"{self.info.path}: cannot read: {exc.strerror}") from None
+
+    def read(self, timeout_s: float) -> Block | None:
+        if self.realtime:
+            return super().read(timeout_s)
+        if not self._running.is_set():
+            self._running.wait(timeout_s)
+            return None
+        f = self._direct
+        raw = f.read(min(self._chunk_bytes, self._remaining)) if f is not None and not self._stop.is_set() else b""
+        if not raw:
+            if f is not None:
+                f.close()
+            self._direct = None
+            raise EndOfStream
+        self._remaining -= len(raw)
+        self._blocks.blocks += 1
+        return Block(time.monotonic_ns(), self._converter.convert(raw))
 
     def pause(self) -> None:
         self._running.clear()
@@ -136,7 +167,8 @@ class WavSource(QueueSource):
     def stop(self) -> None:
         self._stop.set()
         self._running.set()
-        self._thread.join(timeout=2)
+        if self._thread.ident is not None:
+            self._thread.join(timeout=2)
         self._blocks.close()
 
     def _run(self) -> None:

@@ -19,18 +19,26 @@ from stt_daemon.wavfile import WavSource
 
 
 class Collect:
+    """Records events with the stream position (s) at which the engine published them."""
+
     name = "collect"
 
     def __init__(self) -> None:
         self.events: list[tuple[float, Event]] = []
         self._lock = threading.Lock()
+        self.controller: Controller | None = None
 
     def publish(self, event: Event, latency_ms: float) -> None:
+        engine = self.controller.engine if self.controller is not None else None
+        position_s = engine.blocks_consumed * 0.02 if engine is not None else 0.0
         with self._lock:
-            self.events.append((time.monotonic(), event))
+            self.events.append((position_s, event))
 
     def finals(self) -> list[Final]:
         return [e for _, e in self.events if isinstance(e, Final)]
+
+    def final_positions_s(self) -> list[float]:
+        return [pos for pos, e in self.events if isinstance(e, Final) and e.text]
 
 
 def run_file(model: Any, path: Path, engine: EngineSettings, realtime: bool = False,
@@ -38,6 +46,7 @@ def run_file(model: Any, path: Path, engine: EngineSettings, realtime: bool = Fa
     sink = Collect()
     source = WavSource.open(path, AudioSettings(realtime=realtime))
     controller = Controller(model, source, Publisher([sink]), engine, make_backend=make_backend)
+    sink.controller = controller
     controller.start()
     while controller.running():
         time.sleep(0.05)

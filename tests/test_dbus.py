@@ -236,3 +236,32 @@ def test_serve_without_any_bus_is_one_line(clean_env: dict[str, str], ko_dev: Pa
     assert done.returncode != 0
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "no D-Bus session bus" in lines[0]
+
+
+def test_subscriber_follows_the_daemon_across_a_restart(bus: dict[str, str], ko_dev: Path) -> None:
+    subscriber = start(["subscribe", "--json"], bus)
+    try:
+        texts = []
+        for clip in ("etts_kih00023.wav", "etts_kih00012.wav"):  # two daemons, one after the other
+            daemon = start(["serve", "--stdout", "--fast", "--input", str(ko_dev / clip)], bus)
+            out, err = daemon.communicate(timeout=90)
+            assert daemon.returncode == 0, err
+            texts.append(out.strip())
+            time.sleep(0.5)
+        sub_out, sub_err = stop(subscriber)
+    finally:
+        subscriber.kill()
+    received = [json.loads(line)["text"] for line in sub_out.splitlines()]
+    assert received == texts
+    assert sub_err.count("daemon connected") == 2 and "waiting for it to come back" in sub_err
+
+
+def test_activation_file_names_the_bus_name() -> None:
+    import configparser
+    import importlib.resources
+
+    text = (importlib.resources.files("stt_daemon") / "data" / "org.sttdaemon.SttDaemon.service").read_text()
+    parser = configparser.ConfigParser()
+    parser.read_string(text)
+    assert parser["D-BUS Service"]["Name"] == "org.sttdaemon.SttDaemon"
+    assert parser["D-BUS Service"]["Exec"].endswith("stt-daemon serve")

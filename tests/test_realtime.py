@@ -19,6 +19,7 @@ from stt_daemon.vosk_backend import VoskBackend
 from tests.pipeline_helpers import SlowBackend, concat, run_file
 
 COLD = EngineSettings(warm_up=False)
+UNGATED = EngineSettings(warm_up=False, gate_silence=False)
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +29,7 @@ def padded_long(ko_dev: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_overload_climbs_the_ladder_recovers_and_loses_nothing(vosk_model: Any, padded_long: Path) -> None:
-    reference, _ = run_file(vosk_model, padded_long, COLD)
+    reference, _ = run_file(vosk_model, padded_long, UNGATED)
     slow: list[SlowBackend] = []
 
     def make_slow() -> SlowBackend:
@@ -94,3 +95,28 @@ def test_recycling_swaps_recognizers_between_utterances_without_a_seam(
     assert starts == sorted(starts), "stream time runs on across the swap"
     for a, b in zip(ref_finals, finals):  # ends, since a fresh recognizer may hear a first word apart
         assert abs(a.end - b.end) < 0.1
+
+
+def test_silence_gate_skips_long_silence_and_keeps_times_exact(vosk_model: Any, ko_dev: Path,
+                                                                tmp_path: Path) -> None:
+    joined = concat([ko_dev / "etts_kih00012.wav", ko_dev / "etts_kih00023.wav"], tmp_path / "gap.wav", 6.0)
+    reference, _ = run_file(vosk_model, joined, UNGATED)
+    gated, controller = run_file(vosk_model, joined, COLD)
+    assert controller.stats()["gated_blocks"] > 300, "most of two 6 s silences never reached Vosk"
+    ref, got = reference.finals(), gated.finals()
+    assert [f.text for f in got] == [f.text for f in ref]
+    for a, b in zip(ref, got):  # the second clip starts 9.4 s in, with or without the gate
+        assert abs(a.start - b.start) < 0.05 and abs(a.end - b.end) < 0.05
+
+
+def test_energy_endpointer_ends_utterances_soon_after_speech(vosk_model: Any, ko_dev: Path,
+                                                             tmp_path: Path) -> None:
+    clip = concat([ko_dev / "etts_kih00023.wav"], tmp_path / "clip.wav", 3.0)
+    speech_end_s = (ko_dev / "etts_kih00023.wav").stat().st_size / 32000  # an upper bound
+    default, _ = run_file(vosk_model, clip, COLD)
+    short, _ = run_file(vosk_model, clip, EngineSettings(warm_up=False, endpoint_silence_ms=300))
+    default_at, short_at = default.final_positions_s()[-1], short.final_positions_s()[-1]
+    print(f"\nfinal at {default_at:.2f} s by default, {short_at:.2f} s with a 300 ms endpoint")
+    assert short_at < default_at
+    assert short_at <= speech_end_s + 0.5
+    assert corpus_cer([(default.finals()[-1].text, " ".join(f.text for f in short.finals()))]) <= 0.1

@@ -10,9 +10,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from scripts.benchmarks import dbus
+from scripts.benchmarks import dbus, realtime
 
 SECTIONS: dict[str, Callable[[bool], dict[str, Any]]] = {
+    "realtime": realtime.run,
     "dbus": dbus.run,
 }
 
