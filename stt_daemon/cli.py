@@ -266,6 +266,28 @@ def status(as_json: bool) -> None:
             click.echo(f"{key}: {value}")
 
 
+@cli.command("install-service")
+def install_service() -> None:
+    """Install the systemd user unit and the D-Bus activation file for this install."""
+    from stt_daemon.service import install
+
+    for path in install():
+        click.echo(f"wrote {path}")
+    click.echo("enable it with: systemctl --user daemon-reload && systemctl --user enable --now stt-daemon")
+
+
+@cli.command("uninstall-service")
+def uninstall_service() -> None:
+    """Remove what install-service wrote (stop the service first)."""
+    from stt_daemon.service import uninstall
+
+    removed = uninstall()
+    for path in removed:
+        click.echo(f"removed {path}")
+    if not removed:
+        click.echo("nothing to remove")
+
+
 @cli.command()
 def devices() -> None:
     """List audio input devices."""

@@ -161,6 +161,13 @@ class Controller:
             "gated_blocks": self._gate.gated_blocks if self._gate is not None else 0,
         }
 
+    def healthy(self, stall_s: float = 2.0) -> bool:
+        """The worker is alive and went round its loop lately (it wakes at least every 50 ms)."""
+        engine = self._engine
+        if engine is None or not engine.is_alive():
+            return False
+        return time.monotonic_ns() - engine.progress_ns < stall_s * 1e9
+
     def running(self) -> bool:
         """False once a file source has ended or the worker died."""
         return self._engine is not None and self._engine.is_alive()

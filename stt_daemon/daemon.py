@@ -16,6 +16,7 @@ from stt_daemon.controller import Controller, open_source
 from stt_daemon.errors import BusError
 from stt_daemon.models import load_timed, resolve_model
 from stt_daemon.publish import Publisher, RecentFinals
+from stt_daemon.sdnotify import Notifier, Watchdog
 from stt_daemon.settings import AudioSettings, EngineSettings, OutputSettings
 from stt_daemon.stdout_sink import StdoutSink
 from stt_daemon.tuning import Tuning
@@ -52,10 +53,20 @@ def _connect_bus(mode: str) -> Any:
 
 
 def run_daemon(settings: DaemonSettings, stop: threading.Event,
-               on_stdout_closed: Callable[[], None]) -> None:
+               on_stdout_closed: Callable[[], None], notifier: Notifier | None = None) -> None:
+    notifier = notifier if notifier is not None else Notifier()
+    try:
+        _run(settings, stop, on_stdout_closed, notifier)
+    finally:
+        notifier.close()
+
+
+def _run(settings: DaemonSettings, stop: threading.Event, on_stdout_closed: Callable[[], None],
+         notifier: Notifier) -> None:
     source = open_source(settings.audio)
     location = resolve_model(settings.model)
     bus = _connect_bus(settings.dbus)
+    notifier.status(f"loading model {location.name}")
     model = load_timed(location, settings.tuning)
     recent = RecentFinals()
     publisher = Publisher([recent])
@@ -71,8 +82,13 @@ def run_daemon(settings: DaemonSettings, stop: threading.Event,
         obj = SttDaemonObject(controller, recent)
         publisher.add(DbusSink(obj))
         publication = Publication(bus, obj)
+    watchdog = None
     try:
         controller.start(when_open=publication.own_name if publication is not None else lambda: None)
+        notifier.ready(f"listening to {source.description}")
+        if notifier.watchdog_interval_s:
+            watchdog = Watchdog(notifier, controller.healthy, notifier.watchdog_interval_s)
+            watchdog.start()
         if settings.engine.stats_interval_s:
             _start_stats_reporter(controller, stop, settings.engine.stats_interval_s)
         if publication is not None:
@@ -82,6 +98,9 @@ def run_daemon(settings: DaemonSettings, stop: threading.Event,
             while not stop.wait(0.1) and controller.running():
                 pass
     finally:
+        notifier.stopping()
+        if watchdog is not None:
+            watchdog.stop()
         controller.stop()
         if publication is not None:
             publication.close()

@@ -1,0 +1,191 @@
+"""The systemd user service: unit file, install-service, and sd_notify on a real socket."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import stat
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from stt_daemon.controller import Controller
+from stt_daemon.publish import Publisher
+from stt_daemon.sdnotify import Notifier, Watchdog
+from stt_daemon.settings import AudioSettings, EngineSettings
+from stt_daemon.vosk_backend import Hypothesis, VoskBackend
+from stt_daemon.wavfile import WavSource
+from tests.conftest import CLI, ROOT, run_cli
+from tests.dbus_helpers import name_has_owner, private_bus
+
+
+class NotifySocket:
+    """A unix datagram socket bound by the test, standing in for systemd's."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.messages: list[tuple[float, str]] = []
+        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self._sock.bind(str(path))
+        self._sock.settimeout(0.1)
+        self._stop = threading.Event()
+        self.on_message: Any = None
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                data = self._sock.recv(4096).decode()
+            except socket.timeout:
+                continue
+            for line in data.splitlines():
+                self.messages.append((time.monotonic(), line))
+                if self.on_message is not None:
+                    self.on_message(line)
+
+    def lines(self, prefix: str) -> list[str]:
+        return [m for _, m in self.messages if m.startswith(prefix)]
+
+    def wait_for(self, line: str, timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if any(m == line for _, m in self.messages):
+                return
+            time.sleep(0.02)
+        raise AssertionError(f"no {line!r}; got {[m for _, m in self.messages]}")
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(2)
+        self._sock.close()
+
+
+@pytest.fixture
+def notify_socket(tmp_path: Path) -> Iterator[NotifySocket]:
+    sock = NotifySocket(tmp_path / "notify")
+    yield sock
+    sock.close()
+
+
+def test_installed_unit_passes_systemd_analyze_verify(clean_env: dict[str, str]) -> None:
+    done = run_cli(["install-service"], clean_env)
+    assert done.returncode == 0, done.stderr
+    unit = Path(clean_env["XDG_CONFIG_HOME"]) / "systemd" / "user" / "stt-daemon.service"
+    text = unit.read_text()
+    exec_start = next(line for line in text.splitlines() if line.startswith("ExecStart="))
+    assert Path(exec_start.split("=", 1)[1].split()[0]).is_absolute() and exec_start.endswith(" serve")
+    assert "Type=notify" in text and "WatchdogSec=" in text and "WantedBy=default.target" in text
+    verify = subprocess.run(["systemd-analyze", "verify", "--user", "--man=no", str(unit)],
+                            env=clean_env, capture_output=True, text=True, timeout=60)
+    assert verify.returncode == 0 and verify.stderr == "", verify.stderr
+    activation = Path(clean_env["XDG_DATA_HOME"]) / "dbus-1" / "services" / "org.sttdaemon.SttDaemon.service"
+    assert "SystemdService=stt-daemon.service" in activation.read_text()
+    assert "systemctl --user" in done.stdout
+    removed = run_cli(["uninstall-service"], clean_env)
+    assert removed.returncode == 0 and not unit.exists() and not activation.exists()
+
+
+def test_install_respects_umask_and_never_writes_through_a_symlink(clean_env: dict[str, str],
+                                                                   tmp_path: Path) -> None:
+    outside = tmp_path / "outside.txt"
+    outside.write_text("keep me")
+    unit = Path(clean_env["XDG_CONFIG_HOME"]) / "systemd" / "user" / "stt-daemon.service"
+    unit.parent.mkdir(parents=True)
+    unit.symlink_to(outside)
+    done = subprocess.run(["sh", "-c", 'umask 077 && exec "$@"', "sh", *CLI, "install-service"],
+                          env=clean_env, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert outside.read_text() == "keep me"
+    assert not unit.is_symlink() and stat.S_IMODE(unit.stat().st_mode) == 0o600
+
+
+def test_sd_notify_ready_after_the_bus_name_watchdog_and_stopping(
+        notify_socket: NotifySocket, clean_env: dict[str, str], ko_dev: Path, tmp_path: Path) -> None:
+    with private_bus(tmp_path) as (address, _):
+        owned_at_ready: list[bool] = []
+        notify_socket.on_message = lambda line: owned_at_ready.append(name_has_owner(address)) \
+            if line == "READY=1" else None
+        env = {**clean_env, "DBUS_SESSION_BUS_ADDRESS": address, "NOTIFY_SOCKET": str(notify_socket.path),
+               "WATCHDOG_USEC": "400000"}
+        proc = subprocess.Popen([*CLI, "serve", "--input", str(ko_dev / "etts_adc00001.wav")], env=env,
+                                cwd=ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            notify_socket.wait_for("READY=1", 60)
+            time.sleep(1.5)
+            proc.send_signal(signal.SIGTERM)
+            _, err = proc.communicate(timeout=10)
+        finally:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert owned_at_ready == [True], "READY=1 only once the bus name is owned"
+    statuses = notify_socket.lines("STATUS=")
+    assert statuses[0].startswith("STATUS=loading model") and any("listening to" in s for s in statuses)
+    assert len(notify_socket.lines("WATCHDOG=1")) >= 4  # every 0.2 s for 1.5 s
+    assert notify_socket.lines("STOPPING=1")
+    order = [m for _, m in notify_socket.messages if m in ("READY=1", "STOPPING=1")]
+    assert order == ["READY=1", "STOPPING=1"]
+
+
+class HangingBackend:
+    """Fault injector: a real backend whose accept() blocks on an event once ``hang`` is set.
+    A recognizer that hangs inside Vosk cannot be produced on demand, so the hang is injected."""
+
+    def __init__(self, inner: VoskBackend) -> None:
+        self._inner = inner
+        self.hang = threading.Event()
+        self.release = threading.Event()
+
+    @property
+    def samples_fed(self) -> int:
+        return self._inner.samples_fed
+
+    def accept(self, pcm: bytes) -> bool:
+        if self.hang.is_set():
+            self.release.wait()
+        return self._inner.accept(pcm)
+
+    def partial(self) -> str:
+        return self._inner.partial()
+
+    def result(self) -> Hypothesis:
+        return self._inner.result()
+
+    def final(self) -> Hypothesis:
+        return self._inner.final()
+
+    def reset(self) -> None:
+        self._inner.reset()
+
+
+def test_watchdog_pings_stop_when_the_worker_hangs(notify_socket: NotifySocket, vosk_model: Any,
+                                                   ko_dev: Path) -> None:
+    backend = HangingBackend(VoskBackend(vosk_model))
+    source = WavSource.open(ko_dev / "etts_adc00001.wav", AudioSettings(realtime=True))
+    controller = Controller(vosk_model, source, Publisher(), EngineSettings(warm_up=False),
+                            make_backend=lambda: backend)
+    notifier = Notifier({"NOTIFY_SOCKET": str(notify_socket.path), "WATCHDOG_USEC": "200000"})
+    watchdog = Watchdog(notifier, controller.healthy, notifier.watchdog_interval_s or 0)
+    controller.start()
+    watchdog.start()
+    try:
+        time.sleep(1.0)
+        healthy_pings = len(notify_socket.lines("WATCHDOG=1"))
+        assert healthy_pings >= 5
+        backend.hang.set()
+        time.sleep(2.5)  # the worker is stuck; healthy() gives up after 2 s without progress
+        stuck_at = len(notify_socket.lines("WATCHDOG=1"))
+        time.sleep(1.5)
+        assert len(notify_socket.lines("WATCHDOG=1")) == stuck_at, "no pings while the worker hangs"
+        assert watchdog.missed >= 5
+    finally:
+        backend.release.set()
+        watchdog.stop()
+        controller.stop()
+        notifier.close()
