@@ -65,25 +65,17 @@ def concat(clips: list[Path], out: Path, gap_s: float = 1.5) -> Path:
     return out
 
 
-class SlowBackend:
-    """Fault injector: a real backend whose accept() sleeps while the stream is inside
-    [from_s, to_s). A CPU overload cannot be produced on cue and repeatably on a shared
-    2-core machine, so the slowness is injected around the real recognizer."""
+class DelegatingBackend:
+    """A real backend passed through; fault injectors override accept()."""
 
-    def __init__(self, inner: Backend, delay_s: float, from_s: float, to_s: float) -> None:
+    def __init__(self, inner: Backend) -> None:
         self._inner = inner
-        self._delay_s = delay_s
-        self._window = (int(from_s * SAMPLE_RATE), int(to_s * SAMPLE_RATE))
-        self.slow_calls = 0
 
     @property
     def samples_fed(self) -> int:
         return self._inner.samples_fed
 
     def accept(self, pcm: bytes) -> bool:
-        if self._window[0] <= self._inner.samples_fed < self._window[1]:
-            self.slow_calls += 1
-            time.sleep(self._delay_s)
         return self._inner.accept(pcm)
 
     def partial(self) -> str:
@@ -97,3 +89,21 @@ class SlowBackend:
 
     def reset(self) -> None:
         self._inner.reset()
+
+
+class SlowBackend(DelegatingBackend):
+    """Fault injector: a real backend whose accept() sleeps while the stream is inside
+    [from_s, to_s). A CPU overload cannot be produced on cue and repeatably on a shared
+    2-core machine, so the slowness is injected around the real recognizer."""
+
+    def __init__(self, inner: Backend, delay_s: float, from_s: float, to_s: float) -> None:
+        super().__init__(inner)
+        self._delay_s = delay_s
+        self._window = (int(from_s * SAMPLE_RATE), int(to_s * SAMPLE_RATE))
+        self.slow_calls = 0
+
+    def accept(self, pcm: bytes) -> bool:
+        if self._window[0] <= self._inner.samples_fed < self._window[1]:
+            self.slow_calls += 1
+            time.sleep(self._delay_s)
+        return self._inner.accept(pcm)

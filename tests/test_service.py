@@ -19,9 +19,10 @@ from stt_daemon.controller import Controller
 from stt_daemon.publish import Publisher
 from stt_daemon.sdnotify import Notifier, Watchdog
 from stt_daemon.settings import AudioSettings, EngineSettings
-from stt_daemon.vosk_backend import Hypothesis, VoskBackend
+from stt_daemon.vosk_backend import VoskBackend
 from stt_daemon.wavfile import WavSource
 from tests.conftest import CLI, ROOT, run_cli
+from tests.pipeline_helpers import DelegatingBackend
 from tests.dbus_helpers import name_has_owner, private_bus
 
 
@@ -133,35 +134,19 @@ def test_sd_notify_ready_after_the_bus_name_watchdog_and_stopping(
     assert order == ["READY=1", "STOPPING=1"]
 
 
-class HangingBackend:
+class HangingBackend(DelegatingBackend):
     """Fault injector: a real backend whose accept() blocks on an event once ``hang`` is set.
     A recognizer that hangs inside Vosk cannot be produced on demand, so the hang is injected."""
 
     def __init__(self, inner: VoskBackend) -> None:
-        self._inner = inner
+        super().__init__(inner)
         self.hang = threading.Event()
         self.release = threading.Event()
-
-    @property
-    def samples_fed(self) -> int:
-        return self._inner.samples_fed
 
     def accept(self, pcm: bytes) -> bool:
         if self.hang.is_set():
             self.release.wait()
-        return self._inner.accept(pcm)
-
-    def partial(self) -> str:
-        return self._inner.partial()
-
-    def result(self) -> Hypothesis:
-        return self._inner.result()
-
-    def final(self) -> Hypothesis:
-        return self._inner.final()
-
-    def reset(self) -> None:
-        self._inner.reset()
+        return super().accept(pcm)
 
 
 def test_watchdog_pings_stop_when_the_worker_hangs(notify_socket: NotifySocket, vosk_model: Any,
