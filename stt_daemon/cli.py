@@ -39,8 +39,8 @@ def _setup_logging(verbose: bool, quiet: bool) -> None:
     set_vosk_log_level(verbose)
 
 
-def _install_stop_handlers(stop: threading.Event) -> None:
-    """First SIGINT/SIGTERM: ask for a clean stop. A second one: leave at once."""
+def _install_stop_handlers(stop: threading.Event, reload: threading.Event | None = None) -> None:
+    """First SIGINT/SIGTERM: ask for a clean stop. A second one: leave at once. SIGHUP: reload."""
 
     def handler(signum: int, frame: FrameType | None) -> None:
         if stop.is_set():
@@ -49,6 +49,8 @@ def _install_stop_handlers(stop: threading.Event) -> None:
 
     signal.signal(signal.SIGINT, handler)
     signal.signal(signal.SIGTERM, handler)
+    if reload is not None:
+        signal.signal(signal.SIGHUP, lambda signum, frame: reload.set())
 
 
 def _stdout_closed(stop: threading.Event) -> Callable[[], None]:
@@ -97,11 +99,17 @@ _input_option = click.option("--input", "-i", "input_file", type=click.Path(path
 _fast_option = click.option("--fast", is_flag=True, help="With --input: decode as fast as possible.")
 
 
-def _engine_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Real-time options shared by listen and serve."""
+def _live_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Options shared by listen and serve. Config-file keys default to None here, so that
+    what the command line did not say can come from the environment or config.toml."""
     options = [
-        click.option("--latency-budget-ms", type=click.FloatRange(5, 5000), default=50, show_default=True,
-                     help="Per-block budget from capture to published result."),
+        _device_option, _model_option, _input_option, _fast_option,
+        click.option("--json", "as_json", is_flag=True, default=None, help="JSON lines instead of text."),
+        click.option("--partials", is_flag=True, default=None,
+                     help="Also print partials when stdout is not a terminal."),
+        click.option("--block-ms", type=int, default=None, help="Audio block length (default 20)."),
+        click.option("--latency-budget-ms", type=int, default=None,
+                     help="Per-block budget from capture to published result (default 50)."),
         click.option("--endpoint-silence-ms", type=int, default=None,
                      help="Trailing silence before a final (model default: 500)."),
         click.option("--partial-interval-ms", type=int, default=None,
@@ -118,68 +126,81 @@ def _engine_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
-def _engine_settings(latency_budget_ms: float, stats_interval_s: float | None, no_warmup: bool,
-                     recycle_after_s: float, endpoint_silence_ms: int | None) -> EngineSettings:
-    return EngineSettings(latency_budget_ms=latency_budget_ms, warm_up=not no_warmup,
-                          recycle_after_s=recycle_after_s, stats_interval_s=stats_interval_s,
-                          endpoint_silence_ms=endpoint_silence_ms)
+def _settings_builder(mode: str, cli_values: dict[str, Any], extra: dict[str, Any]) -> Callable[[], DaemonSettings]:
+    """Config layers -> DaemonSettings; called at start and again on every reload."""
+    from stt_daemon.config import load
+
+    def build() -> DaemonSettings:
+        config = load(cli_values)
+        audio = AudioSettings(device=config["device"], input_file=extra["input_file"],
+                              block_ms=config["block_ms"], realtime=not extra["fast"])
+        output = _output_settings(config["output"] == "json", config["partials"])
+        engine = EngineSettings(latency_budget_ms=config["latency_budget_ms"], warm_up=not extra["no_warmup"],
+                                recycle_after_s=extra["recycle_after_s"],
+                                stats_interval_s=extra["stats_interval_s"],
+                                endpoint_silence_ms=config["endpoint_silence_ms"])
+        tuning = Tuning(config["endpoint_silence_ms"], config["partial_interval_ms"])
+        if mode == "serve":
+            return DaemonSettings(audio, config["model"], output if extra["to_stdout"] else None, "required",
+                                  engine, tuning)
+        return DaemonSettings(audio, config["model"], output, "optional" if config["dbus"] else "off",
+                              engine, tuning)
+
+    return build
 
 
-def _run(settings: DaemonSettings) -> None:
-    from stt_daemon.daemon import run_daemon
+def _run_live(mode: str, params: dict[str, Any]) -> None:
+    from stt_daemon.config import KEYS
+    from stt_daemon.daemon import Reloader, run_daemon
 
+    renamed = {"model_arg": "model"}
+    cli_values = {renamed.get(k, k): v for k, v in params.items() if renamed.get(k, k) in KEYS}
+    if params.pop("as_json", None):
+        cli_values["output"] = "json"
+    if params.pop("no_dbus", False):
+        cli_values["dbus"] = False
+    build = _settings_builder(mode, cli_values, params)
+    reloader = Reloader(build, build())
     stop = threading.Event()
-    _install_stop_handlers(stop)
-    run_daemon(settings, stop, _stdout_closed(stop))
+    _install_stop_handlers(stop, reloader.requested)
+    run_daemon(reloader, stop, _stdout_closed(stop))
 
 
 @cli.command()
-@_device_option
-@_model_option
-@_input_option
-@_fast_option
-@_json_option
-@_partials_option
-@_block_option
-@_engine_options
+@_live_options
 @click.option("--no-dbus", is_flag=True, help="Do not publish on the D-Bus session bus.")
-def listen(device: str | None, model_arg: str | None, input_file: Path | None, fast: bool,
-           as_json: bool, partials: bool, block_ms: int, no_dbus: bool, latency_budget_ms: float,
-           endpoint_silence_ms: int | None, partial_interval_ms: int | None,
-           stats_interval_s: float | None, no_warmup: bool, recycle_after_s: float) -> None:
+def listen(**params: Any) -> None:
     """Transcribe the microphone (or a WAV file) live until Ctrl-C.
 
-    Also publishes on the D-Bus session bus when there is one.
+    Also publishes on the D-Bus session bus when there is one. Settings not given here come
+    from $STT_DAEMON_* variables, then ~/.config/stt-daemon/config.toml (see 'config show').
     """
-    audio = AudioSettings(device=device, input_file=input_file, block_ms=block_ms, realtime=not fast)
-    _run(DaemonSettings(audio, model_arg, _output_settings(as_json, partials),
-                        "off" if no_dbus else "optional",
-                        _engine_settings(latency_budget_ms, stats_interval_s, no_warmup, recycle_after_s,
-                                         endpoint_silence_ms),
-                        Tuning(endpoint_silence_ms, partial_interval_ms)))
+    _run_live("listen", params)
 
 
 @cli.command()
-@_device_option
-@_model_option
-@_input_option
-@_fast_option
+@_live_options
 @click.option("--stdout", "to_stdout", is_flag=True, help="Also print transcripts on stdout.")
-@_json_option
-@_partials_option
-@_block_option
-@_engine_options
-def serve(device: str | None, model_arg: str | None, input_file: Path | None, fast: bool,
-          to_stdout: bool, as_json: bool, partials: bool, block_ms: int, latency_budget_ms: float,
-          endpoint_silence_ms: int | None, partial_interval_ms: int | None,
-          stats_interval_s: float | None, no_warmup: bool, recycle_after_s: float) -> None:
-    """Run as a D-Bus service (org.sttdaemon.SttDaemon) until stopped."""
-    audio = AudioSettings(device=device, input_file=input_file, block_ms=block_ms, realtime=not fast)
-    output = _output_settings(as_json, partials) if to_stdout else None
-    _run(DaemonSettings(audio, model_arg, output, "required",
-                        _engine_settings(latency_budget_ms, stats_interval_s, no_warmup, recycle_after_s,
-                                         endpoint_silence_ms),
-                        Tuning(endpoint_silence_ms, partial_interval_ms)))
+def serve(**params: Any) -> None:
+    """Run as a D-Bus service (org.sttdaemon.SttDaemon) until stopped. SIGHUP reloads the config."""
+    _run_live("serve", params)
+
+
+@cli.group()
+def config() -> None:
+    """The effective configuration."""
+
+
+@config.command("show")
+def config_show() -> None:
+    """Print each setting, its value, and where it came from."""
+    from stt_daemon.config import config_path, load
+
+    effective = load({})
+    click.echo(f"# {config_path()}")
+    for key, value in effective.values.items():
+        shown = "(unset)" if value is None else value
+        click.echo(f"{key} = {shown}    # {effective.sources[key]}")
 
 
 @cli.command()

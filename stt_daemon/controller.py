@@ -122,6 +122,29 @@ class Controller:
             raise NotRunning("the daemon is not running a pipeline")
         return engine
 
+    def switch_source(self, source: AudioSource) -> None:
+        """Move to another device without a gap: open it, then let the worker hand over."""
+        with self._lock:
+            engine = self._running_engine()
+            source.start()
+            self._source = source
+            engine.request(Command.SWITCH_SOURCE, source)
+            if self._state == "paused":
+                source.pause()
+
+    def replace_model(self, make_backend: Callable[[], Backend], model_name: str) -> None:
+        """Serve from a newly loaded model: built and warmed aside, swapped between utterances."""
+        self.model_name = model_name
+        self.recycler.replace(make_backend)
+
+    def set_latency_budget_ms(self, ms: float) -> None:
+        self.monitor.set_budget_ms(ms)
+        self.ladder.set_budget_ms(ms)
+
+    def set_endpoint_silence_ms(self, ms: int | None) -> None:
+        if self._engine is not None:
+            self._engine.set_endpoint_silence_ms(ms)
+
     def finalize(self) -> None:
         self._running_engine().request(Command.FINALIZE)
 

@@ -13,13 +13,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from stt_daemon.controller import Controller, open_source
-from stt_daemon.errors import BusError
+from stt_daemon.errors import BusError, SttError
 from stt_daemon.models import load_timed, resolve_model
 from stt_daemon.publish import Publisher, RecentFinals
 from stt_daemon.sdnotify import Notifier, Watchdog
 from stt_daemon.settings import AudioSettings, EngineSettings, OutputSettings
 from stt_daemon.stdout_sink import StdoutSink
 from stt_daemon.tuning import Tuning
+from stt_daemon.vosk_backend import VoskBackend
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -32,6 +33,59 @@ class DaemonSettings:
     dbus: str  # "off", "optional" (listen: warn and carry on) or "required" (serve)
     engine: EngineSettings = EngineSettings()
     tuning: Tuning = Tuning()
+
+
+class Reloader:
+    """Re-reads the configuration (SIGHUP, D-Bus Reload) and applies what changed, live.
+
+    ``build`` turns the configuration into settings; it raises for a bad file, and then
+    the running configuration stays. A new model is loaded before the old one goes.
+    """
+
+    def __init__(self, build: Callable[[], DaemonSettings], current: DaemonSettings) -> None:
+        self._build = build
+        self.current = current
+        self.requested = threading.Event()
+        self._lock = threading.Lock()
+        self.controller: Controller | None = None
+        self.stdout: StdoutSink | None = None
+
+    def check(self) -> DaemonSettings:
+        """Validate the configuration now; raises SttError with a one-line reason."""
+        return self._build()
+
+    def run_if_requested(self) -> None:
+        if self.requested.is_set():
+            self.requested.clear()
+            threading.Thread(target=self.apply, name="stt-reload", daemon=True).start()
+
+    def apply(self) -> None:
+        with self._lock:
+            try:
+                new = self._build()
+                self._apply(new)
+            except SttError as exc:
+                _LOGGER.warning("configuration reload refused, keeping the running one: %s", exc)
+                return
+            self.current = new
+            _LOGGER.info("configuration reloaded")
+
+    def _apply(self, new: DaemonSettings) -> None:
+        old, controller = self.current, self.controller
+        if controller is None:
+            return
+        if (new.model, new.tuning) != (old.model, old.tuning):
+            location = resolve_model(new.model)
+            model = load_timed(location, new.tuning)
+            controller.replace_model(lambda: VoskBackend(model), location.name)
+        if new.audio != old.audio and new.audio.input_file is None:
+            controller.switch_source(open_source(new.audio))
+        if new.engine.endpoint_silence_ms != old.engine.endpoint_silence_ms:
+            controller.set_endpoint_silence_ms(new.engine.endpoint_silence_ms)
+        if new.engine.latency_budget_ms != old.engine.latency_budget_ms:
+            controller.set_latency_budget_ms(new.engine.latency_budget_ms)
+        if self.stdout is not None and new.output is not None:
+            self.stdout.settings = new.output
 
 
 def _connect_bus(mode: str) -> Any:
@@ -52,17 +106,18 @@ def _connect_bus(mode: str) -> Any:
         return None
 
 
-def run_daemon(settings: DaemonSettings, stop: threading.Event,
+def run_daemon(reloader: Reloader, stop: threading.Event,
                on_stdout_closed: Callable[[], None], notifier: Notifier | None = None) -> None:
     notifier = notifier if notifier is not None else Notifier()
     try:
-        _run(settings, stop, on_stdout_closed, notifier)
+        _run(reloader, stop, on_stdout_closed, notifier)
     finally:
         notifier.close()
 
 
-def _run(settings: DaemonSettings, stop: threading.Event, on_stdout_closed: Callable[[], None],
+def _run(reloader: Reloader, stop: threading.Event, on_stdout_closed: Callable[[], None],
          notifier: Notifier) -> None:
+    settings = reloader.current
     source = open_source(settings.audio)
     location = resolve_model(settings.model)
     bus = _connect_bus(settings.dbus)
@@ -71,15 +126,17 @@ def _run(settings: DaemonSettings, stop: threading.Event, on_stdout_closed: Call
     recent = RecentFinals()
     publisher = Publisher([recent])
     if settings.output is not None:
-        publisher.add(StdoutSink(settings.output, on_closed=on_stdout_closed))
+        reloader.stdout = StdoutSink(settings.output, on_closed=on_stdout_closed)
+        publisher.add(reloader.stdout)
     controller = Controller(model, source, publisher, settings.engine, model_name=location.name)
+    reloader.controller = controller
     if stop.is_set():
         return
     publication = None
     if bus is not None:
         from stt_daemon.dbus_service import DbusSink, Publication, SttDaemonObject
 
-        obj = SttDaemonObject(controller, recent)
+        obj = SttDaemonObject(controller, recent, reloader)
         publisher.add(DbusSink(obj))
         publication = Publication(bus, obj)
     watchdog = None
@@ -91,11 +148,15 @@ def _run(settings: DaemonSettings, stop: threading.Event, on_stdout_closed: Call
             watchdog.start()
         if settings.engine.stats_interval_s:
             _start_stats_reporter(controller, stop, settings.engine.stats_interval_s)
+        def keep_running() -> bool:
+            reloader.run_if_requested()
+            return controller.running()
+
         if publication is not None:
             _LOGGER.info("on D-Bus as org.sttdaemon.SttDaemon")
-            run_main_loop(stop, controller.running)
+            run_main_loop(stop, keep_running)
         else:
-            while not stop.wait(0.1) and controller.running():
+            while not stop.wait(0.1) and keep_running():
                 pass
     finally:
         notifier.stopping()

@@ -91,9 +91,10 @@ class SttDaemonObject:
     Final = signal()
     PropertiesChanged = signal()
 
-    def __init__(self, controller: Controller, recent: RecentFinals) -> None:
+    def __init__(self, controller: Controller, recent: RecentFinals, reloader: Any = None) -> None:
         self._controller = controller
         self._recent = recent
+        self._reloader = reloader
         controller.state_listeners.append(lambda state: self.properties_changed(State=state))
 
     def properties_changed(self, **changed: Any) -> None:
@@ -117,6 +118,14 @@ class SttDaemonObject:
     @_one_line_errors
     def Finalize(self) -> None:
         self._controller.finalize()
+
+    @_one_line_errors
+    def Reload(self) -> None:
+        """Checks the configuration at once (errors go back to the caller), applies it aside."""
+        if self._reloader is None:
+            raise NotImplementedError("this daemon has no configuration to reload")
+        self._reloader.check()
+        self._reloader.requested.set()
 
     @_one_line_errors
     def GetRecent(self, count: int) -> list[tuple[int, str, float, float]]:

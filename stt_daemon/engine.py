@@ -32,6 +32,7 @@ _MAX_CATCH_UP_BLOCKS = 100  # 2 s of audio in one AcceptWaveform call at most
 class Command(enum.Enum):
     FINALIZE = "finalize"  # end the utterance now and publish its final
     RESET = "reset"  # drop the utterance in progress
+    SWITCH_SOURCE = "switch"  # decode what the old source queued, then read the new one
 
 
 class Engine:
@@ -50,7 +51,7 @@ class Engine:
         self._vad = VoiceActivity(source.block_ms)
         self.gate = gate
         self._endpoint_silence_ms = endpoint_silence_ms
-        self._commands: queue.SimpleQueue[Command] = queue.SimpleQueue()
+        self._commands: queue.SimpleQueue[tuple[Command, AudioSource | None]] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="stt-engine", daemon=True)
         self._last_captured_ns = 0
         self.blocks_consumed = 0  # blocks read from the source, decoded or gated: stream position
@@ -63,8 +64,11 @@ class Engine:
     def start(self) -> None:
         self._thread.start()
 
-    def request(self, command: Command) -> None:
-        self._commands.put(command)
+    def request(self, command: Command, source: AudioSource | None = None) -> None:
+        self._commands.put((command, source))
+
+    def set_endpoint_silence_ms(self, ms: int | None) -> None:
+        self._endpoint_silence_ms = ms
 
     def stop(self, timeout_s: float = 5.0) -> None:
         """Stop the source; queued blocks are still decoded and the utterance flushed."""
@@ -91,14 +95,15 @@ class Engine:
                 _LOGGER.exception("flushing the last utterance failed")
 
     def _loop(self) -> None:
-        read = self.source.read
         block_index = 0
         while not self._ended:
             self.progress_ns = time.monotonic_ns()
             if not self._commands.empty():
                 self._run_commands()
+            if self._recycler is not None and self._recycler.pending and not self._recognizer.in_utterance:
+                self._recycler.between_utterances(self._recognizer)
             try:
-                block = read(_READ_TIMEOUT_S)
+                block = self.source.read(_READ_TIMEOUT_S)
             except EndOfStream:
                 return
             if block is None:
@@ -166,11 +171,26 @@ class Engine:
 
     def _run_commands(self) -> None:
         while not self._commands.empty():
-            command = self._commands.get_nowait()
+            command, source = self._commands.get_nowait()
             if command is Command.FINALIZE:
                 self._finish()
             elif command is Command.RESET:
                 self._recognizer.reset()
+            elif command is Command.SWITCH_SOURCE and source is not None:
+                self._switch_source(source)
+
+    def _switch_source(self, new: AudioSource) -> None:
+        """The new source is already capturing into its own queue, so nothing falls between."""
+        old = self.source
+        old.pause()
+        try:
+            while (block := old.read(0)) is not None:
+                self._decode([block], [block], time.monotonic_ns())
+        except EndOfStream:
+            pass
+        self.source = new
+        old.stop()
+        _LOGGER.info("now listening to %s", new.description)
 
     def _finish(self) -> None:
         final = self._recognizer.finish(self._last_captured_ns or time.monotonic_ns())

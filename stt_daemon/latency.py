@@ -43,6 +43,10 @@ class LatencyMonitor:
         self.over_budget = 0
         self._lock = threading.Lock()
 
+    def set_budget_ms(self, budget_ms: float) -> None:
+        self.budget_ms = budget_ms
+        self._budget_ns = int(budget_ms * 1e6)
+
     def record(self, captured_ns: int, dequeued_ns: int, recognized_ns: int, published_ns: int) -> int:
         """Store one block's figures; returns its total latency in ns."""
         total_ns = published_ns - captured_ns

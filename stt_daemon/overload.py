@@ -43,6 +43,9 @@ class OverloadLadder:
         self.escalations = 0
         self.max_level = Level.NORMAL
 
+    def set_budget_ms(self, budget_ms: float) -> None:
+        self._budget_ns = int(budget_ms * 1e6)
+
     def update(self, total_ns: int, queue_depth: int) -> Level:
         """Feed one block's total latency and the queue depth after it; returns the level."""
         if total_ns > self._budget_ns:

@@ -51,12 +51,27 @@ class Recycler:
                 or self._rss() - self._baseline_mb >= self._policy.max_growth_mb)
 
     def _build(self) -> None:
-        backend = self._make_backend()
-        warm_up(backend)
-        self._ready = backend
+        try:
+            backend = self._make_backend()
+            warm_up(backend)
+            self._ready = backend
+        except Exception:
+            _LOGGER.exception("building a replacement recognizer failed; keeping the current one")
+            self._building = None
+
+    def replace(self, make_backend: Callable[[], Backend]) -> None:
+        """Serve from a new factory (a reloaded model): build now, swap at the next boundary."""
+        self._make_backend = make_backend
+        self._ready = None
+        self._building = threading.Thread(target=self._build, name="stt-recycle", daemon=True)
+        self._building.start()
+
+    @property
+    def pending(self) -> bool:
+        return self._ready is not None
 
     def between_utterances(self, recognizer: Recognizer) -> None:
-        """Called by the worker after a final: start a build, or swap in a finished one."""
+        """Called by the worker when no utterance is open: start a build, or swap in a finished one."""
         if self._ready is not None:
             recognizer.swap_backend(self._ready)
             self._ready = None

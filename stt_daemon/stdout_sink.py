@@ -56,7 +56,7 @@ class StdoutSink:
 
     def __init__(self, settings: OutputSettings, stream: TextIO | None = None,
                  on_closed: Callable[[], None] | None = None) -> None:
-        self._settings = settings
+        self.settings = settings
         self._stream = stream if stream is not None else sys.stdout
         self._on_closed = on_closed
         self._closed = False
@@ -64,7 +64,7 @@ class StdoutSink:
         self.label: str | None = None  # the file name, when transcribing several
 
     def publish(self, event: Event, latency_ms: float | None) -> None:
-        if self._closed or (isinstance(event, Partial) and not self._settings.partials):
+        if self._closed or (isinstance(event, Partial) and not self.settings.partials):
             return
         try:
             self._stream.write(self._render(event, latency_ms))
@@ -75,13 +75,13 @@ class StdoutSink:
                 self._on_closed()
 
     def _render(self, event: Event, latency_ms: float | None) -> str:
-        if self._settings.json:
+        if self.settings.json:
             record = event_json(event, latency_ms)
             if self.label is not None:
                 record = {"file": self.label, **record}
             return json.dumps(record, ensure_ascii=False) + "\n"
         prefix = f"{self.label}: " if self.label is not None else ""
-        if self._settings.redraw:
+        if self.settings.redraw:
             if isinstance(event, Partial):
                 self._line_dirty = True
                 columns = shutil.get_terminal_size().columns

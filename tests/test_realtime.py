@@ -93,8 +93,11 @@ def test_recycling_swaps_recognizers_between_utterances_without_a_seam(
     assert len(finals) == len(ref_finals)
     starts = [f.start for f in finals]
     assert starts == sorted(starts), "stream time runs on across the swap"
-    for a, b in zip(ref_finals, finals):  # ends, since a fresh recognizer may hear a first word apart
-        assert abs(a.end - b.end) < 0.1
+    # A fresh recognizer may hear a word differently; where the text agrees, so must the times.
+    same = [(a, b) for a, b in zip(ref_finals, finals) if a.text == b.text]
+    assert len(same) >= len(finals) // 2
+    for a, b in same:
+        assert abs(a.start - b.start) < 0.1 and abs(a.end - b.end) < 0.1
 
 
 def test_silence_gate_skips_long_silence_and_keeps_times_exact(vosk_model: Any, ko_dev: Path,

@@ -1,0 +1,113 @@
+"""config.toml, $STT_DAEMON_* and the command line, and reloading a running daemon."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from stt_daemon.config import ConfigError, load
+from stt_daemon.textmetrics import corpus_cer
+from tests.conftest import CLI, ROOT, run_cli, wait_for_line
+from tests.dbus_helpers import IFACE, dbus_send, private_bus, wait_for_name
+from tests.pipeline_helpers import concat
+
+
+def write_config(env: dict[str, str], text: str) -> Path:
+    path = Path(env["XDG_CONFIG_HOME"]) / "stt-daemon" / "config.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def test_precedence_command_line_then_environment_then_file_then_defaults(clean_env: dict[str, str]) -> None:
+    path = write_config(clean_env, 'device = "from-file"\nblock_ms = 40\nlatency_budget_ms = 80\n')
+    env = {**clean_env, "STT_DAEMON_BLOCK_MS": "30"}
+    config = load({"latency_budget_ms": 70}, env)
+    assert config["device"] == "from-file" and config.sources["device"] == f"{path}:1"
+    assert config["block_ms"] == 30 and config.sources["block_ms"] == "$STT_DAEMON_BLOCK_MS"
+    assert config["latency_budget_ms"] == 70 and config.sources["latency_budget_ms"] == "command line"
+    assert config["output"] == "text" and config.sources["output"] == "default"
+    shown = run_cli(["config", "show"], env)
+    assert shown.returncode == 0, shown.stderr
+    lines = dict(line.split(" = ", 1) for line in shown.stdout.splitlines() if " = " in line)
+    assert lines["device"] == f"from-file    # {path}:1"
+    assert lines["block_ms"] == "30    # $STT_DAEMON_BLOCK_MS"
+    assert lines["dbus"] == "True    # default"
+
+
+@pytest.mark.parametrize("text,line,mentions", [
+    ('device = "pulse"\nblock_ms = [20\n', 2, "not valid TOML"),
+    ('device = "pulse"\n\nnoise_gate = true\n', 3, "unknown key 'noise_gate'"),
+    ('block_ms = "twenty"\n', 1, "block_ms must be a int"),
+    ('dbus = 1\n', 1, "dbus must be a bool"),
+    ('\nendpoint_silence_ms = 5\n', 2, "endpoint_silence_ms must be from 50 to 10000"),
+])
+def test_each_bad_file_is_one_line_with_file_line_and_key(clean_env: dict[str, str], text: str, line: int,
+                                                           mentions: str) -> None:
+    path = write_config(clean_env, text)
+    done = run_cli(["config", "show"], clean_env)
+    assert done.returncode != 0
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in done.stderr
+    assert mentions in lines[0]
+    assert f"{path}:{line}" in lines[0] or f"line {line}" in lines[0], lines[0]
+
+
+def test_bad_environment_value_is_one_line(clean_env: dict[str, str]) -> None:
+    with pytest.raises(ConfigError, match="STT_DAEMON_DBUS"):
+        load({}, {**clean_env, "STT_DAEMON_DBUS": "maybe"})
+
+
+def test_sighup_changes_the_endpoint_silence_of_a_running_daemon_without_a_gap(
+        clean_env: dict[str, str], ko_dev: Path, tmp_path: Path) -> None:
+    clips = ["etts_kih00012.wav", "etts_kih00023.wav", "etts_kih00033.wav", "etts_kih00001.wav"]
+    joined = concat([ko_dev / c for c in clips], tmp_path / "four.wav", 1.5)
+    expected = run_cli(["transcribe", *[str(ko_dev / c) for c in clips]], clean_env)
+    path = write_config(clean_env, "endpoint_silence_ms = 4000\n")  # gaps of 1.5 s end nothing
+    proc = subprocess.Popen([*CLI, "listen", "--no-dbus", "--json", "--partials", "--input", str(joined)],
+                            env=clean_env, cwd=ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert proc.stdout is not None
+        first = json.loads(wait_for_line(proc.stdout, '"partial"', 60))
+        path.write_text("endpoint_silence_ms = 300\n")
+        proc.send_signal(signal.SIGHUP)
+        rest, err = proc.communicate(timeout=90)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    assert "configuration reloaded" in err
+    finals = [r for r in map(json.loads, rest.splitlines()) if r["type"] == "final"]
+    # With 4000 ms the four clips would be one final; after the reload each gap ends one.
+    assert len(finals) >= 3, finals
+    assert finals[0]["utterance"] == first["utterance"]
+    assert [f["utterance"] for f in finals] == list(range(first["utterance"], first["utterance"] + len(finals)))
+    heard = " ".join(f["text"] for f in finals)
+    reference = " ".join(line.split(": ", 1)[1] for line in expected.stdout.splitlines())
+    assert corpus_cer([(reference, heard)]) <= 0.1, "nothing was lost across the reload"
+
+
+def test_a_bad_new_config_is_refused_and_the_old_one_keeps_running(
+        clean_env: dict[str, str], ko_dev: Path, tmp_path: Path) -> None:
+    path = write_config(clean_env, "latency_budget_ms = 60\n")
+    with private_bus(tmp_path) as (address, _):
+        env = {**clean_env, "DBUS_SESSION_BUS_ADDRESS": address}
+        proc = subprocess.Popen([*CLI, "serve", "--stdout", "--input", str(ko_dev / "etts_adc00001.wav")],
+                                env=env, cwd=ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            wait_for_name(address, proc=proc)
+            path.write_text("latency_budget_ms = oops\n")
+            refused = dbus_send(address, f"{IFACE}.Reload")
+            assert refused.returncode != 0 and "not valid TOML" in refused.stderr
+            assert len(refused.stderr.strip().splitlines()) == 1
+            proc.send_signal(signal.SIGHUP)
+            time.sleep(0.5)
+            out, err = proc.communicate(timeout=60)
+        finally:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert "reload refused" in err and out.strip(), "it kept transcribing with the old configuration"
