@@ -114,8 +114,8 @@ def resolve_model(explicit: str | None, env: Mapping[str, str] = os.environ,
     if not found:
         raise ModelNotFound(
             "no Vosk model found (looked in: " + "; ".join(_search_places(env)) + "); "
-            f"unpack one from https://alphacephei.com/vosk/models into {user_models_dir(env)}/ "
-            "or pass --model PATH")
+            "get one with 'stt-daemon models download vosk-model-small-en-us-0.15' "
+            "(see 'stt-daemon models list' for other languages) or pass --model PATH")
     check_model_path(found[0])
     return found[0]
 

@@ -36,4 +36,5 @@ def test_no_model_anywhere_names_the_places_it_looked(tmp_path: Path) -> None:
         resolve_model(None, env, module_path=[str(tmp_path)])
     message = str(caught.value)
     assert str(user_models_dir(env)) in message and "--model" in message
+    assert "stt-daemon models download vosk-model-small-en-us-0.15" in message
     assert "\n" not in message
