@@ -26,11 +26,25 @@ from stt_daemon.tuning import Tuning
 _LOGGER = logging.getLogger(__name__)
 
 
+class _JournalFormatter(logging.Formatter):
+    """One line per event with sd-daemon(3) priority prefixes, which journald turns into
+    levels; journald adds time and name itself."""
+
+    _PRIORITIES = {logging.DEBUG: 7, logging.INFO: 6, logging.WARNING: 4, logging.ERROR: 3, logging.CRITICAL: 2}
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record).replace("\n", " | ")
+        return f"<{self._PRIORITIES.get(record.levelno, 6)}>{text}"
+
+
 def _setup_logging(verbose: bool, quiet: bool) -> None:
     level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
     handler = logging.StreamHandler(sys.stderr)
     fmt = "%(asctime)s %(levelname)s %(name)s: %(message)s" if verbose else "stt-daemon: %(message)s"
-    handler.setFormatter(logging.Formatter(fmt))
+    if os.environ.get("JOURNAL_STREAM"):  # stderr is connected to journald
+        handler.setFormatter(_JournalFormatter("%(name)s: %(message)s" if verbose else "%(message)s"))
+    else:
+        handler.setFormatter(logging.Formatter(fmt))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
@@ -428,7 +442,8 @@ def main(argv: list[str] | None = None) -> None:
         cli.main(args=argv, prog_name="stt-daemon", standalone_mode=False)
     except SttError as exc:
         _LOGGER.debug("user error", exc_info=True)
-        click.echo(f"stt-daemon: error: {exc}", err=True)
+        priority = "<3>" if os.environ.get("JOURNAL_STREAM") else ""
+        click.echo(f"{priority}stt-daemon: error: {exc}", err=True)
         sys.exit(exc.exit_code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)

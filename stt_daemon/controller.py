@@ -69,6 +69,7 @@ class Controller:
         self._started_s = time.monotonic()
         self.model_name = model_name
         self.state_listeners: list[Callable[[str], None]] = []
+        self.property_listeners: list[Callable[[str, str], None]] = []  # (name, value): Device, Model
 
     @property
     def state(self) -> str:
@@ -85,6 +86,13 @@ class Controller:
     @property
     def engine(self) -> Engine | None:
         return self._engine
+
+    def _changed(self, name: str, value: str) -> None:
+        for listener in self.property_listeners:
+            try:
+                listener(name, value)
+            except Exception:
+                _LOGGER.exception("a property listener failed")
 
     def _set_state(self, state: str) -> None:
         if state == self._state:
@@ -131,11 +139,13 @@ class Controller:
             engine.request(Command.SWITCH_SOURCE, source)
             if self._state == "paused":
                 source.pause()
+        self._changed("Device", source.description)
 
     def replace_model(self, make_backend: Callable[[], Backend], model_name: str) -> None:
         """Serve from a newly loaded model: built and warmed aside, swapped between utterances."""
         self.model_name = model_name
         self.recycler.replace(make_backend)
+        self._changed("Model", model_name)
 
     def set_latency_budget_ms(self, ms: float) -> None:
         self.monitor.set_budget_ms(ms)

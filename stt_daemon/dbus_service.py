@@ -96,6 +96,7 @@ class SttDaemonObject:
         self._recent = recent
         self._reloader = reloader
         controller.state_listeners.append(lambda state: self.properties_changed(State=state))
+        controller.property_listeners.append(lambda name, value: self.properties_changed(**{name: value}))
 
     def properties_changed(self, **changed: Any) -> None:
         try:

@@ -111,3 +111,39 @@ def test_a_bad_new_config_is_refused_and_the_old_one_keeps_running(
             proc.kill()
     assert proc.returncode == 0, err
     assert "reload refused" in err and out.strip(), "it kept transcribing with the old configuration"
+
+
+def test_reload_moves_to_another_device_live(clean_env: dict[str, str], virtual_mic: dict[str, str],
+                                             ko_dev: Path, tmp_path: Path) -> None:
+    from tests.conftest import play
+    from tests.dbus_helpers import SignalCollector
+    from tests.test_dbus import source_outputs
+
+    path = write_config(clean_env, 'device = "pulse"\n')
+    with private_bus(tmp_path) as (address, _):
+        env = {**clean_env, **virtual_mic, "DBUS_SESSION_BUS_ADDRESS": address}
+        collector = SignalCollector(address)
+        baseline = source_outputs(virtual_mic)
+        proc = subprocess.Popen([*CLI, "serve"], env=env, cwd=ROOT, text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            wait_for_name(address, proc=proc)
+            path.write_text('device = "default"\n')
+            proc.send_signal(signal.SIGHUP)
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline and not any(
+                    "Device" in changed and "'default'" in changed["Device"]
+                    for _, changed, _ in collector.of("PropertiesChanged")):
+                time.sleep(0.1)
+            assert any("'default'" in c.get("Device", "") for _, c, _ in collector.of("PropertiesChanged"))
+            time.sleep(0.5)
+            assert source_outputs(virtual_mic) == baseline + 1, "the old stream was closed"
+            play(ko_dev / "etts_kih00012.wav", virtual_mic)
+            final = collector.wait_for("Final", 1, 15)[0]
+            assert final[1], "speech on the new device is transcribed"
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            _, err = proc.communicate(timeout=10)
+            collector.close()
+    assert proc.returncode == 0, err
+    assert "now listening to device" in err
