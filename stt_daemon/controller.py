@@ -37,11 +37,11 @@ class NotRunning(SttError):
     """A control request that needs a running pipeline."""
 
 
-def open_source(settings: AudioSettings) -> AudioSource:
+def open_source(settings: AudioSettings, wait_for_device: bool = False) -> AudioSource:
     """A WAV file when one is given, else the microphone. Raises SttError subclasses."""
     if settings.input_file is not None:
         return WavSource.open(settings.input_file, settings)
-    return MicSource(settings)
+    return MicSource(settings, wait_for_device=wait_for_device)
 
 
 class Controller:
@@ -129,6 +129,28 @@ class Controller:
         if engine is None or not engine.is_alive():
             raise NotRunning("the daemon is not running a pipeline")
         return engine
+
+    def start_waiting(self) -> None:
+        """Start decoding with no device yet (serve at boot); the supervisor opens it later."""
+        with self._lock:
+            self._engine = Engine(self._source, self._recognizer, self._publisher, self.monitor,
+                                  self.ladder, self.recycler, self._gate, self._settings.endpoint_silence_ms)
+            self._engine.start()
+        self._set_state("waiting-for-device")
+
+    def device_lost(self) -> None:
+        """The utterance in progress becomes a final; the dead stream is closed."""
+        with self._lock:
+            if self._engine is not None:
+                self._engine.request(Command.FINALIZE)
+            self._source.pause()
+            self._set_state("waiting-for-device")
+
+    def device_back(self) -> None:
+        with self._lock:
+            if self._state == "waiting-for-device":
+                self._set_state("listening")
+        self._changed("Device", self._source.description)
 
     def switch_source(self, source: AudioSource) -> None:
         """Move to another device without a gap: open it, then let the worker hand over."""

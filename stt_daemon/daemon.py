@@ -14,6 +14,8 @@ from typing import Any
 
 from stt_daemon.controller import Controller, open_source
 from stt_daemon.errors import BusError, SttError
+from stt_daemon.mic import MicSource
+from stt_daemon.supervisor import DeviceSupervisor
 from stt_daemon.models import load_timed, resolve_model
 from stt_daemon.publish import Publisher, RecentFinals
 from stt_daemon.sdnotify import Notifier, Watchdog
@@ -118,7 +120,8 @@ def run_daemon(reloader: Reloader, stop: threading.Event,
 def _run(reloader: Reloader, stop: threading.Event, on_stdout_closed: Callable[[], None],
          notifier: Notifier) -> None:
     settings = reloader.current
-    source = open_source(settings.audio)
+    waiting = settings.dbus == "required"  # serve waits for a missing device instead of crash-looping
+    source = open_source(settings.audio, wait_for_device=waiting)
     location = resolve_model(settings.model)
     bus = _connect_bus(settings.dbus)
     notifier.status(f"loading model {location.name}")
@@ -139,10 +142,21 @@ def _run(reloader: Reloader, stop: threading.Event, on_stdout_closed: Callable[[
         obj = SttDaemonObject(controller, recent, reloader)
         publisher.add(DbusSink(obj))
         publication = Publication(bus, obj)
-    watchdog = None
+    watchdog = supervisor = None
+    controller.state_listeners.append(
+        lambda state: notifier.status("waiting for the device" if state == "waiting-for-device"
+                                      else f"{state}: {controller.device}"))
     try:
-        controller.start(when_open=publication.own_name if publication is not None else lambda: None)
-        notifier.ready(f"listening to {source.description}")
+        own_name = publication.own_name if publication is not None else lambda: None
+        if isinstance(source, MicSource) and source.device is None:
+            own_name()
+            controller.start_waiting()
+        else:
+            controller.start(when_open=own_name)
+        notifier.ready(f"{controller.state}: {source.description}")
+        if isinstance(source, MicSource):
+            supervisor = DeviceSupervisor(controller)
+            supervisor.start()
         if notifier.watchdog_interval_s:
             watchdog = Watchdog(notifier, controller.healthy, notifier.watchdog_interval_s)
             watchdog.start()
@@ -160,6 +174,8 @@ def _run(reloader: Reloader, stop: threading.Event, on_stdout_closed: Callable[[
                 pass
     finally:
         notifier.stopping()
+        if supervisor is not None:
+            supervisor.stop()
         if watchdog is not None:
             watchdog.stop()
         controller.stop()

@@ -8,6 +8,7 @@ logging, no recognizer, no I/O (python-sounddevice's own rule).
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import dataclass
 from types import ModuleType
@@ -82,17 +83,46 @@ def find_device(wanted: str | None) -> DeviceInfo:
     raise DeviceError(f"no input device matches {wanted!r}; run 'stt-daemon devices' to list them")
 
 
-class MicSource(QueueSource):
-    """Captures from an input device; opens it at 16 kHz mono when it can, else resamples."""
+def refresh_portaudio(sd: ModuleType) -> None:
+    """PortAudio caches its device list at initialization; a device that came back (or
+    moved to another index) is only seen after a fresh one. No stream may be open."""
+    sd._terminate()
+    sd._initialize()
 
-    def __init__(self, settings: AudioSettings) -> None:
+
+class MicSource(QueueSource):
+    """Captures from an input device; opens it at 16 kHz mono when it can, else resamples.
+
+    It remembers the device by name, so that after the device goes away and comes
+    back, possibly under another index, ``reopen`` finds it again.
+    """
+
+    def __init__(self, settings: AudioSettings, wait_for_device: bool = False) -> None:
         self._sd = _sounddevice()
-        self.device = find_device(settings.device)
-        self.rate, self.channels = self._pick_format(self.device)
-        super().__init__(settings.queue_blocks, PcmConverter("s16", self.channels, self.rate),
-                         settings.block_ms, realtime=True)
-        self._block_frames = self.rate * settings.block_ms // 1000
+        self._settings = settings
+        self._wanted = settings.device
+        self.device: DeviceInfo | None = None
+        self.rate, self.channels = SAMPLE_RATE, 1
+        super().__init__(settings.queue_blocks, PcmConverter("s16", 1, SAMPLE_RATE), settings.block_ms,
+                         realtime=True)
         self._stream: Any = None
+        self.lost = threading.Event()  # set by PortAudio's finished callback when the stream dies
+        self.last_callback_ns = 0
+        self.opened_ns = 0
+        self.description = f"device {settings.device or '(default)'}"
+        try:
+            self._resolve()
+        except DeviceError:
+            if not wait_for_device:
+                raise
+            _LOGGER.warning("no input device %s yet; waiting for it", settings.device or "")
+
+    def _resolve(self) -> None:
+        self.device = find_device(self._wanted)
+        self._wanted = self.device.name  # from now on, by name: indexes move
+        self.rate, self.channels = self._pick_format(self.device)
+        self._converter = PcmConverter("s16", self.channels, self.rate)
+        self._block_frames = self.rate * self._settings.block_ms // 1000
         self.description = f"device {self.device.index} {self.device.name!r}"
 
     def _pick_format(self, device: DeviceInfo) -> tuple[int, int]:
@@ -112,15 +142,26 @@ class MicSource(QueueSource):
 
     def _callback(self, indata: Any, frames: int, time_info: Any, status: Any) -> None:
         captured_ns = time.monotonic_ns()
+        self.last_callback_ns = captured_ns
         if status and status.input_overflow:
             self.overflows += 1
         self._blocks.put_nowait(captured_ns, bytes(indata))
 
+    def _finished(self) -> None:
+        if self._stream is not None:  # not closed by us: the device went away
+            self.lost.set()
+
     def start(self) -> None:
+        if self.device is None:
+            self._resolve()
+        assert self.device is not None
+        self.lost.clear()
         try:
+            self.opened_ns = time.monotonic_ns()
             self._stream = self._sd.RawInputStream(
                 device=self.device.index, samplerate=self.rate, channels=self.channels,
-                dtype="int16", blocksize=self._block_frames, callback=self._callback)
+                dtype="int16", blocksize=self._block_frames, callback=self._callback,
+                finished_callback=self._finished)
             self._stream.start()
         except self._sd.PortAudioError as exc:
             self._stream = None
@@ -137,6 +178,22 @@ class MicSource(QueueSource):
                 stream.close()
             except self._sd.PortAudioError as exc:
                 _LOGGER.warning("closing %s: %s", self.description, exc)
+
+    def delivering(self, stall_s: float = 1.0, first_block_grace_s: float = 4.0) -> bool:
+        """Blocks keep coming. An idle PulseAudio null sink may take ~2 s for the first one."""
+        if self._stream is None or self.lost.is_set():
+            return False
+        now = time.monotonic_ns()
+        if self.last_callback_ns < self.opened_ns:
+            return now - self.opened_ns < first_block_grace_s * 1e9
+        return now - self.last_callback_ns < stall_s * 1e9
+
+    def reopen(self) -> None:
+        """Close, refresh PortAudio's device list, find the device by name, open it again."""
+        self.close_stream()
+        refresh_portaudio(self._sd)
+        self.device = None
+        self.start()
 
     def pause(self) -> None:
         self.close_stream()

@@ -1,0 +1,121 @@
+"""Fault: the microphone goes away (PulseAudio stops) and comes back; or is not there at all."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import CLI, ROOT
+from tests.dbus_helpers import SignalCollector, private_bus, wait_for_name
+
+SCRIPT = str(ROOT / "scripts" / "virtual-mic")
+
+
+class Mic:
+    """A virtual microphone of this test's own, to be pulled out and plugged back in."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.env: dict[str, str] = {}
+
+    def plug(self) -> None:
+        out = subprocess.run([SCRIPT, "start", str(self.folder)], capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+        self.env = dict(line.split("=", 1) for line in out.stdout.splitlines() if "=" in line)
+
+    def unplug(self) -> None:
+        subprocess.run([SCRIPT, "stop", str(self.folder)], timeout=30, check=True)
+
+    def play(self, clip: Path) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(["paplay", "--device=vmic_out", str(clip)], env={**os.environ, **self.env})
+
+    def client_env(self) -> dict[str, str]:
+        folder = self.folder
+        return {"PULSE_SERVER": f"unix:{folder}/run/pulse/native", "PULSE_SOURCE": "vmic",
+                "PULSE_SINK": "vmic_out", "PULSE_COOKIE": f"{folder}/home/cookie"}
+
+
+@pytest.fixture
+def mic(tmp_path: Path) -> Iterator[Mic]:
+    m = Mic(tmp_path / "mic")
+    yield m
+    m.unplug()
+
+
+def wait_state(collector: SignalCollector, state: str, timeout_s: float) -> float:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        for when, name, args in list(collector.events):
+            if name == "PropertiesChanged" and args[1].get("State") == state:
+                return when
+        time.sleep(0.02)
+    raise AssertionError(f"State never became {state}; saw {collector.states()}")
+
+
+def test_mic_disappears_mid_utterance_and_comes_back(mic: Mic, tmp_path: Path, clean_env: dict[str, str],
+                                                    ko_dev: Path) -> None:
+    mic.plug()
+    with private_bus(tmp_path) as (address, _):
+        env = {**clean_env, **mic.client_env(), "DBUS_SESSION_BUS_ADDRESS": address}
+        collector = SignalCollector(address)
+        daemon = subprocess.Popen([*CLI, "serve", "--device", "pulse"], env=env, cwd=ROOT, text=True,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            wait_for_name(address, proc=daemon)
+            player = mic.play(ko_dev / "etts_adc00001.wav")
+            partial = collector.wait_for("Partial", 1, 20)[0]
+            mic.unplug()  # mid-utterance: the whole sound server goes away
+            player.kill()
+            final = collector.wait_for("Final", 1, 5)[0]
+            assert final[0] == partial[0] and final[1], "the utterance in progress became a final"
+            wait_state(collector, "waiting-for-device", 5)
+            assert daemon.poll() is None, "no crash"
+            time.sleep(1.0)
+            mic.plug()
+            plugged_at = time.monotonic()
+            back_at = wait_state(collector, "listening", 10)
+            assert back_at - plugged_at <= 2.0, f"took {back_at - plugged_at:.2f} s to resume"
+            mic.play(ko_dev / "etts_kih00012.wav").wait(30)
+            finals = collector.wait_for("Final", 2, 15)
+            assert finals[1][1] and finals[1][0] > final[0]
+        finally:
+            daemon.send_signal(signal.SIGTERM)
+            _, err = daemon.communicate(timeout=10)
+            collector.close()
+    assert daemon.returncode == 0, err
+    assert "Traceback" not in err
+
+
+def test_no_device_at_start_waits_instead_of_crash_looping(mic: Mic, tmp_path: Path,
+                                                          clean_env: dict[str, str], ko_dev: Path) -> None:
+    with private_bus(tmp_path) as (address, _):
+        env = {**clean_env, **mic.client_env(), "DBUS_SESSION_BUS_ADDRESS": address}
+        collector = SignalCollector(address)
+        daemon = subprocess.Popen([*CLI, "serve", "--device", "pulse"], env=env, cwd=ROOT, text=True,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            wait_for_name(address, proc=daemon)  # ready and on the bus, though deaf
+            out = subprocess.run(["gdbus", "call", "--address", address, "--dest", "org.sttdaemon.SttDaemon",
+                                  "--object-path", "/org/sttdaemon/SttDaemon", "--method",
+                                  "org.freedesktop.DBus.Properties.Get", "org.sttdaemon.SttDaemon1", "State"],
+                                 capture_output=True, text=True, timeout=10)
+            assert "waiting-for-device" in out.stdout
+            time.sleep(2)
+            assert daemon.poll() is None
+            mic.plug()
+            plugged_at = time.monotonic()
+            back_at = wait_state(collector, "listening", 10)
+            assert back_at - plugged_at <= 2.0
+            mic.play(ko_dev / "etts_kih00012.wav").wait(30)
+            assert collector.wait_for("Final", 1, 15)[0][1]
+        finally:
+            daemon.send_signal(signal.SIGTERM)
+            _, err = daemon.communicate(timeout=10)
+            collector.close()
+    assert daemon.returncode == 0, err
