@@ -103,7 +103,7 @@ def resolve_model(explicit: str | None, env: Mapping[str, str] = os.environ,
     """The model to load; raises with a message that says where we looked."""
     if explicit:
         path = Path(explicit).expanduser()
-        if not path.exists() and "/" not in explicit:
+        if "/" not in explicit and not os.path.exists(path):
             for location in find_models(env, module_path):
                 if explicit in (location.name, location.path.name):
                     return location
@@ -121,6 +121,14 @@ def resolve_model(explicit: str | None, env: Mapping[str, str] = os.environ,
 
 
 def check_model_path(location: ModelLocation) -> None:
+    try:
+        _check_model_path(location)
+    except PermissionError:
+        raise ModelLoadError(f"model folder {location.path} is not readable; fix its permissions "
+                             "(or those of the folders above it)") from None
+
+
+def _check_model_path(location: ModelLocation) -> None:
     path = location.path
     if not path.exists():
         raise ModelLoadError(f"model path {path} (from {location.origin}) does not exist; "
@@ -133,6 +141,25 @@ def check_model_path(location: ModelLocation) -> None:
     if not is_vosk_model(path):
         raise ModelLoadError(f"{path} is not a Vosk model (no am/final.mdl); pass the folder "
                              "that contains am/ and conf/")
+    rate = model_sample_rate(path)
+    if rate != 16000:
+        raise ModelLoadError(f"{path} is a {rate} Hz model (conf/mfcc.conf); stt-daemon feeds 16 kHz "
+                             "audio: use a 16 kHz (wideband) model")
+
+
+def model_sample_rate(path: Path) -> int:
+    """The rate the model's features expect; Kaldi's default is 16000."""
+    try:
+        text = (path / "conf" / "mfcc.conf").read_text("utf-8", "replace")
+    except OSError:
+        return 16000
+    for line in text.splitlines():
+        if line.strip().startswith("--sample-frequency="):
+            try:
+                return int(float(line.split("=", 1)[1]))
+            except ValueError:
+                return 16000
+    return 16000
 
 
 @contextlib.contextmanager

@@ -85,6 +85,8 @@ def _parse(path: Path, f: BinaryIO, file_bytes: int) -> WavInfo:
             sample_format, channels, rate = fmt
             frame = channels * int(sample_format[1:]) // 8
             size -= size % frame
+            if size == 0:
+                raise AudioFileError(f"{path}: the WAV file holds no audio samples")
             return WavInfo(path, sample_format, channels, rate, offset, size)
         else:
             f.seek(size + size % 2, 1)

@@ -1,0 +1,289 @@
+"""The fault matrix: each test makes a fault for real where it can and states what survives."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import signal
+import struct
+import subprocess
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from stt_daemon.controller import Controller
+from stt_daemon.publish import Publisher
+from stt_daemon.sdnotify import Notifier, Watchdog
+from stt_daemon.settings import AudioSettings, EngineSettings
+from stt_daemon.vosk_backend import VoskBackend
+from stt_daemon.wavfile import WavSource
+from tests.conftest import CLI, ROOT, run_cli, wait_for_line
+from tests.dbus_helpers import IFACE, SignalCollector, dbus_send, private_bus, wait_for_name
+from tests.pipeline_helpers import Collect, DelegatingBackend, concat
+
+LONG = "etts_adc00001.wav"
+
+
+class StallingBackend(DelegatingBackend):
+    """Fault injector: accept() blocks while ``stalled`` is set. A recognizer stuck inside Vosk
+    cannot be produced on demand, so the stall is injected around the real one."""
+
+    def __init__(self, inner: VoskBackend) -> None:
+        super().__init__(inner)
+        self.stalled = threading.Event()
+        self.released = threading.Event()
+
+    def accept(self, pcm: bytes) -> bool:
+        if self.stalled.is_set():
+            self.released.wait()
+        return super().accept(pcm)
+
+
+def test_stalled_recognizer_bounded_queue_counted_drops_watchdog_silent_no_deadlock(
+        vosk_model: Any, ko_dev: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    clip = concat([ko_dev / LONG], tmp_path / "long.wav", 2.0)
+    backend = StallingBackend(VoskBackend(vosk_model))
+    sink = Collect()
+    source = WavSource.open(clip, AudioSettings(realtime=True, queue_ms=1000))
+    controller = Controller(vosk_model, source, Publisher([sink]), EngineSettings(warm_up=False),
+                            make_backend=lambda: backend)
+    sink.controller = controller
+    sock_path = tmp_path / "notify"
+    import socket
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(str(sock_path))
+    sock.settimeout(0.05)
+    notifier = Notifier({"NOTIFY_SOCKET": str(sock_path), "WATCHDOG_USEC": "200000"})
+    watchdog = Watchdog(notifier, controller.healthy, 0.2)
+    caplog.set_level(logging.WARNING)
+    controller.start()
+    watchdog.start()
+
+    def pings(seconds: float) -> int:
+        n, end = 0, time.monotonic() + seconds
+        while time.monotonic() < end:
+            try:
+                n += sock.recv(100) == b"WATCHDOG=1"
+            except socket.timeout:
+                pass
+        return n
+
+    try:
+        time.sleep(1.0)
+        backend.stalled.set()  # 3.5 s stuck: more than the 1 s queue holds
+        time.sleep(2.5)
+        pings(0.1)  # drain what was sent before the worker counted as stuck (2 s)
+        assert pings(1.0) == 0, "the watchdog goes quiet while the worker is stuck"
+        depth = source.stats().queue_depth
+        assert depth <= 50, "the queue stays bounded"
+        backend.stalled.clear()
+        backend.released.set()
+        assert pings(1.0) > 0, "and pings again once it moves"
+        while controller.running():
+            time.sleep(0.05)
+    finally:
+        backend.released.set()
+        watchdog.stop()
+        controller.stop()
+        notifier.close()
+        sock.close()
+    stats = controller.stats()
+    assert stats["drops"] > 0, "audio beyond the queue was dropped and counted"
+    assert any("dropped" in r.getMessage() for r in caplog.records), "and reported"
+    assert sink.finals() and sink.finals()[-1].text, "it carried on to a final: no deadlock"
+
+
+def test_sigterm_mid_utterance_flushes_to_stdout_and_dbus_and_a_second_signal_is_immediate(
+        ko_dev: Path, clean_env: dict[str, str], tmp_path: Path) -> None:
+    with private_bus(tmp_path) as (address, _):
+        env = {**clean_env, "DBUS_SESSION_BUS_ADDRESS": address}
+        collector = SignalCollector(address)
+        proc = subprocess.Popen([*CLI, "serve", "--stdout", "--json", "--partials", "--input",
+                                 str(ko_dev / LONG)], env=env, cwd=ROOT, text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert proc.stdout is not None
+        first = json.loads(wait_for_line(proc.stdout, '"partial"', 60))
+        sent = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=10)
+        elapsed = time.monotonic() - sent
+        time.sleep(0.3)
+        collector.close()
+        assert proc.returncode == 0 and elapsed < 1.0, (elapsed, err)
+        final = [json.loads(line) for line in out.splitlines() if '"final"' in line]
+        assert final and final[0]["utterance"] == first["utterance"] and final[0]["text"]
+        assert [(f[0], f[1]) for f in collector.of("Final")] == [(final[0]["utterance"], final[0]["text"])]
+
+        twice = subprocess.Popen([*CLI, "serve", "--input", str(ko_dev / LONG)], env=env, cwd=ROOT,
+                                 text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        wait_for_name(address, proc=twice)
+        # Two of the same signal pending at once are one to Python; two kinds are two.
+        twice.send_signal(signal.SIGINT)
+        twice.send_signal(signal.SIGTERM)
+        started = time.monotonic()
+        twice.communicate(timeout=10)
+        assert twice.returncode in (128 + signal.SIGINT, 128 + signal.SIGTERM), twice.returncode
+        assert time.monotonic() - started < 1.0
+
+
+def test_bad_model_inputs_are_one_line_errors(model_dir: Path, tmp_path: Path, clean_env: dict[str, str],
+                                              ko_dev: Path) -> None:
+    def linked_copy(name: str) -> Path:
+        copy = tmp_path / name
+        copy.mkdir()
+        for item in model_dir.iterdir():
+            (copy / item.name).symlink_to(item)
+        return copy
+
+    narrow = linked_copy("narrowband")
+    (narrow / "conf").unlink()
+    (narrow / "conf").mkdir()
+    for item in (model_dir / "conf").iterdir():
+        text = item.read_text()
+        (narrow / "conf" / item.name).write_text(text + "--sample-frequency=8000\n" if item.name == "mfcc.conf"
+                                                 else text)
+    locked = linked_copy("locked")
+    locked.chmod(0)
+    clip = str(ko_dev / "etts_kih00023.wav")
+    as_nobody = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"]
+    cases = [
+        (["transcribe", "--model", str(narrow), clip], [], "8000 Hz model"),
+        (["transcribe", "--model", str(locked), clip], as_nobody, "not readable"),
+    ]
+    for args, prefix, mentions in cases:
+        env = {**clean_env, "HOME": "/tmp"} if prefix else clean_env
+        done = subprocess.run([*prefix, *CLI, *args], env=env, cwd=ROOT, capture_output=True, text=True,
+                              timeout=60)
+        lines = done.stderr.strip().splitlines()
+        assert done.returncode == 3 and len(lines) == 1 and mentions in lines[0], done.stderr
+    locked.chmod(0o755)
+
+
+@pytest.mark.parametrize("make,mentions", [
+    (lambda p: p.write_bytes(b""), "not a WAV file"),
+    (lambda p: p.write_bytes(b"RIFF\x24\x00\x00\x00WAVEfmt \x10\x00\x00\x00\x01\x00\x01\x00\x80\x3e\x00\x00"
+                             b"\x00\x7d\x00\x00\x02\x00\x10\x00data\x00\x00\x00\x00"), "no audio samples"),
+    (lambda p: p.write_bytes(b"RIFF\x24\x00\x00\x00WAVEfmt \x10\x00\x00\x00\x55\x00\x01\x00\x80\x3e\x00\x00"
+                             b"\x00\x7d\x00\x00\x02\x00\x10\x00data\x04\x00\x00\x00\x00\x00\x00\x00"),
+     "unsupported WAV encoding"),
+])
+def test_bad_audio_files_are_refused_in_one_line(tmp_path: Path, clean_env: dict[str, str], make: Any,
+                                                 mentions: str) -> None:
+    bad = tmp_path / "bad.wav"
+    make(bad)
+    done = run_cli(["transcribe", str(bad)], clean_env)
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 4 and len(lines) == 1 and mentions in lines[0], done.stderr
+
+
+def _peak_rss_mb(argv: list[str], env: dict[str, str]) -> tuple[float, subprocess.CompletedProcess[str]]:
+    proc = subprocess.Popen(argv, env=env, cwd=ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    peak = 0.0
+    while proc.poll() is None:
+        try:
+            status = Path(f"/proc/{proc.pid}/status").read_text()
+            peak = max(peak, int(status.split("VmHWM:")[1].split()[0]) / 1024)
+        except (OSError, IndexError):
+            pass
+        time.sleep(0.05)
+    out, err = proc.communicate()
+    return peak, subprocess.CompletedProcess(argv, proc.returncode, out, err)
+
+
+def test_a_two_hour_file_streams_in_bounded_memory(ko_dev: Path, tmp_path: Path,
+                                                  clean_env: dict[str, str]) -> None:
+    """Speech, then two hours of silence (a sparse file: no disk used), then speech again."""
+    speech = (ko_dev / "etts_kih00012.wav").read_bytes()[44:]
+    data_bytes = len(speech) * 2 + 2 * 3600 * 32000
+    path = tmp_path / "two-hours.wav"
+    with path.open("wb") as f:
+        f.write(b"RIFF" + struct.pack("<I", 36 + data_bytes) + b"WAVEfmt " +
+                struct.pack("<IHHIIHH", 16, 1, 1, 16000, 32000, 2, 16) + b"data" + struct.pack("<I", data_bytes))
+        f.write(speech)
+        f.seek(44 + data_bytes - len(speech))
+        f.write(speech)
+    short_peak, short = _peak_rss_mb([*CLI, "listen", "--no-dbus", "--fast", "--input", str(ko_dev / "etts_kih00012.wav")],
+                                     clean_env)
+    long_peak, long = _peak_rss_mb([*CLI, "listen", "--no-dbus", "--fast", "--input", str(path)], clean_env)
+    assert short.returncode == 0 and long.returncode == 0, long.stderr
+    from stt_daemon.textmetrics import corpus_cer
+
+    finals = long.stdout.strip().splitlines()
+    assert len(finals) == 2 and finals[0] == short.stdout.strip()
+    assert corpus_cer([(finals[0], finals[1])]) <= 0.1, "the speech after two hours is heard too"
+    assert long_peak < short_peak + 50, f"{long_peak:.0f} MB for 2 h vs {short_peak:.0f} MB for 3 s"
+
+
+def test_a_closed_pipe_ends_cleanly(ko_dev: Path, tmp_path: Path, clean_env: dict[str, str]) -> None:
+    clips = concat([ko_dev / "etts_kih00012.wav", ko_dev / "etts_kih00023.wav", ko_dev / "etts_kih00033.wav"],
+                   tmp_path / "three.wav", 1.5)
+    cli = " ".join(CLI)
+    done = subprocess.run(["bash", "-c", f"set -o pipefail; {cli} listen --no-dbus --fast --input {clips} | head -1"],
+                          env=clean_env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert len(done.stdout.splitlines()) == 1 and "Traceback" not in done.stderr and "Exception" not in done.stderr
+
+
+def _socket_inodes(pid: int) -> set[str]:
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    return inodes
+
+
+def test_no_network_socket_and_no_transcript_in_the_logs(ko_dev: Path, tmp_path: Path,
+                                                         clean_env: dict[str, str]) -> None:
+    with private_bus(tmp_path) as (address, _):
+        env = {**clean_env, "DBUS_SESSION_BUS_ADDRESS": address}
+        proc = subprocess.Popen([*CLI, "serve", "--stdout", "--input", str(ko_dev / LONG)], env=env, cwd=ROOT,
+                                text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        wait_for_name(address, proc=proc)
+        seen: set[str] = set()
+        for _ in range(10):
+            seen |= _socket_inodes(proc.pid)
+            time.sleep(0.2)
+        inet = set()
+        for table in ("tcp", "tcp6", "udp", "udp6", "raw", "raw6"):
+            for line in Path(f"/proc/{proc.pid}/net/{table}").read_text().splitlines()[1:]:
+                inet.add(line.split()[9])
+        out, err = proc.communicate(timeout=60)
+    assert seen, "it does have (unix) sockets: D-Bus"
+    assert not seen & inet, "none of them is an IP socket"
+    text = out.strip()
+    assert text
+    for word in text.split():
+        assert word not in err, f"transcript word {word!r} leaked into the log"
+
+
+def test_hostile_dbus_calls_do_not_grow_memory(ko_dev: Path, tmp_path: Path, clean_env: dict[str, str]) -> None:
+    with private_bus(tmp_path) as (address, _):
+        env = {**clean_env, "DBUS_SESSION_BUS_ADDRESS": address}
+        proc = subprocess.Popen([*CLI, "serve", "--stdout", "--input", str(ko_dev / LONG)], env=env, cwd=ROOT,
+                                text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        wait_for_name(address, proc=proc)
+        calls = [[f"{IFACE}.GetRecent", "string:x"], [f"{IFACE}.GetRecent", "uint32:4294967295"],
+                 [f"{IFACE}.Nope"], [f"{IFACE}.GetStats", "int32:1"],
+                 ["org.freedesktop.DBus.Properties.Set", f"string:{IFACE}", "string:Model", "variant:string:x"]]
+
+        def rss() -> int:
+            return int(Path(f"/proc/{proc.pid}/status").read_text().split("VmRSS:")[1].split()[0])
+
+        for args in calls * 4:
+            dbus_send(address, *args)
+        before = rss()
+        for args in calls * 20:
+            dbus_send(address, *args)
+        after = rss()
+        out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0 and out.strip(), err
+    assert after - before < 5 * 1024, f"RSS grew by {(after - before) / 1024:.1f} MB over 100 calls"
