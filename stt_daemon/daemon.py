@@ -143,9 +143,7 @@ def _run(reloader: Reloader, stop: threading.Event, on_stdout_closed: Callable[[
         publisher.add(DbusSink(obj))
         publication = Publication(bus, obj)
     watchdog = supervisor = None
-    controller.state_listeners.append(
-        lambda state: notifier.status("waiting for the device" if state == "waiting-for-device"
-                                      else f"{state}: {controller.device}"))
+    controller.state_listeners.append(lambda state: notifier.status(_status_text(controller)))
     try:
         own_name = publication.own_name if publication is not None else lambda: None
         if isinstance(source, MicSource) and source.device is None:
@@ -153,7 +151,7 @@ def _run(reloader: Reloader, stop: threading.Event, on_stdout_closed: Callable[[
             controller.start_waiting()
         else:
             controller.start(when_open=own_name)
-        notifier.ready(f"{controller.state}: {source.description}")
+        notifier.ready(_status_text(controller))
         if isinstance(source, MicSource):
             supervisor = DeviceSupervisor(controller)
             supervisor.start()
@@ -198,6 +196,16 @@ def run_main_loop(stop: threading.Event, keep_running: Callable[[], bool] = lamb
 
     GLib.timeout_add(100, check)
     loop.run()
+
+
+def _status_text(controller: Controller) -> str:
+    """systemd's STATUS= line: what the daemon is doing, in words."""
+    state = controller.state
+    if state == "listening":
+        return f"listening to {controller.device}"
+    if state == "waiting-for-device":
+        return f"waiting for the device ({controller.device})"
+    return state
 
 
 def format_stats(stats: dict[str, float | int]) -> str:

@@ -107,3 +107,18 @@ class SlowBackend(DelegatingBackend):
             self.slow_calls += 1
             time.sleep(self._delay_s)
         return self._inner.accept(pcm)
+
+
+class StallingBackend(DelegatingBackend):
+    """Fault injector: accept() blocks while ``stalled`` is set, until ``released``. A
+    recognizer stuck inside Vosk cannot be produced on demand, so the stall is injected."""
+
+    def __init__(self, inner: Backend) -> None:
+        super().__init__(inner)
+        self.stalled = threading.Event()
+        self.released = threading.Event()
+
+    def accept(self, pcm: bytes) -> bool:
+        if self.stalled.is_set():
+            self.released.wait()
+        return super().accept(pcm)

@@ -22,7 +22,7 @@ from stt_daemon.settings import AudioSettings, EngineSettings
 from stt_daemon.vosk_backend import VoskBackend
 from stt_daemon.wavfile import WavSource
 from tests.conftest import CLI, ROOT, run_cli
-from tests.pipeline_helpers import DelegatingBackend
+from tests.pipeline_helpers import StallingBackend
 from tests.dbus_helpers import name_has_owner, private_bus
 
 
@@ -134,24 +134,9 @@ def test_sd_notify_ready_after_the_bus_name_watchdog_and_stopping(
     assert order == ["READY=1", "STOPPING=1"]
 
 
-class HangingBackend(DelegatingBackend):
-    """Fault injector: a real backend whose accept() blocks on an event once ``hang`` is set.
-    A recognizer that hangs inside Vosk cannot be produced on demand, so the hang is injected."""
-
-    def __init__(self, inner: VoskBackend) -> None:
-        super().__init__(inner)
-        self.hang = threading.Event()
-        self.release = threading.Event()
-
-    def accept(self, pcm: bytes) -> bool:
-        if self.hang.is_set():
-            self.release.wait()
-        return super().accept(pcm)
-
-
 def test_watchdog_pings_stop_when_the_worker_hangs(notify_socket: NotifySocket, vosk_model: Any,
                                                    ko_dev: Path) -> None:
-    backend = HangingBackend(VoskBackend(vosk_model))
+    backend = StallingBackend(VoskBackend(vosk_model))
     source = WavSource.open(ko_dev / "etts_adc00001.wav", AudioSettings(realtime=True))
     controller = Controller(vosk_model, source, Publisher(), EngineSettings(warm_up=False),
                             make_backend=lambda: backend)
@@ -163,14 +148,14 @@ def test_watchdog_pings_stop_when_the_worker_hangs(notify_socket: NotifySocket, 
         time.sleep(1.0)
         healthy_pings = len(notify_socket.lines("WATCHDOG=1"))
         assert healthy_pings >= 5
-        backend.hang.set()
+        backend.stalled.set()
         time.sleep(2.5)  # the worker is stuck; healthy() gives up after 2 s without progress
         stuck_at = len(notify_socket.lines("WATCHDOG=1"))
         time.sleep(1.5)
         assert len(notify_socket.lines("WATCHDOG=1")) == stuck_at, "no pings while the worker hangs"
         assert watchdog.missed >= 5
     finally:
-        backend.release.set()
+        backend.released.set()
         watchdog.stop()
         controller.stop()
         notifier.close()

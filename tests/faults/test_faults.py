@@ -24,24 +24,9 @@ from stt_daemon.vosk_backend import VoskBackend
 from stt_daemon.wavfile import WavSource
 from tests.conftest import CLI, ROOT, run_cli, wait_for_line
 from tests.dbus_helpers import IFACE, SignalCollector, dbus_send, private_bus, wait_for_name
-from tests.pipeline_helpers import Collect, DelegatingBackend, concat
+from tests.pipeline_helpers import Collect, StallingBackend, concat
 
 LONG = "etts_adc00001.wav"
-
-
-class StallingBackend(DelegatingBackend):
-    """Fault injector: accept() blocks while ``stalled`` is set. A recognizer stuck inside Vosk
-    cannot be produced on demand, so the stall is injected around the real one."""
-
-    def __init__(self, inner: VoskBackend) -> None:
-        super().__init__(inner)
-        self.stalled = threading.Event()
-        self.released = threading.Event()
-
-    def accept(self, pcm: bytes) -> bool:
-        if self.stalled.is_set():
-            self.released.wait()
-        return super().accept(pcm)
 
 
 def test_stalled_recognizer_bounded_queue_counted_drops_watchdog_silent_no_deadlock(
