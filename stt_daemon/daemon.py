@@ -135,13 +135,14 @@ def _run(reloader: Reloader, stop: threading.Event, on_stdout_closed: Callable[[
     reloader.controller = controller
     if stop.is_set():
         return
-    publication = None
+    publication = keeper = None
     if bus is not None:
-        from stt_daemon.dbus_service import DbusSink, Publication, SttDaemonObject
+        from stt_daemon.dbus_service import BusKeeper, DbusSink, Publication, SttDaemonObject
 
         obj = SttDaemonObject(controller, recent, reloader)
         publisher.add(DbusSink(obj))
         publication = Publication(bus, obj)
+        keeper = BusKeeper(publication, obj)
     watchdog = supervisor = None
     controller.state_listeners.append(lambda state: notifier.status(_status_text(controller)))
     try:
@@ -162,6 +163,8 @@ def _run(reloader: Reloader, stop: threading.Event, on_stdout_closed: Callable[[
             _start_stats_reporter(controller, stop, settings.engine.stats_interval_s)
         def keep_running() -> bool:
             reloader.run_if_requested()
+            if keeper is not None:
+                keeper.check()
             return controller.running()
 
         if publication is not None:
@@ -177,8 +180,8 @@ def _run(reloader: Reloader, stop: threading.Event, on_stdout_closed: Callable[[
         if watchdog is not None:
             watchdog.stop()
         controller.stop()
-        if publication is not None:
-            publication.close()
+        if keeper is not None:
+            keeper.publication.close()
 
 
 def run_main_loop(stop: threading.Event, keep_running: Callable[[], bool] = lambda: True) -> None:

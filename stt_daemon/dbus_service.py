@@ -210,3 +210,41 @@ class Publication:
             except Exception as exc:  # the bus may already be gone
                 _LOGGER.debug("releasing D-Bus resources: %s", exc)
         self._owner = self._registration = None
+
+
+class BusKeeper:
+    """Keeps the object published: when the session bus goes away, it tries again every
+    second (from the GLib main loop) and re-registers on the bus that comes back."""
+
+    RETRY_S = 1.0
+
+    def __init__(self, publication: Publication, obj: SttDaemonObject) -> None:
+        self.publication = publication
+        self._obj = obj
+        self._next_try = 0.0
+        self.reconnects = 0
+
+    def check(self) -> None:
+        import time
+
+        if not self.publication.bus.con.is_closed():
+            return
+        now = time.monotonic()
+        if now < self._next_try:
+            return
+        if self._next_try == 0.0:
+            _LOGGER.warning("the session bus went away; stdout carries on, retrying the bus every %.0f s",
+                            self.RETRY_S)
+        self._next_try = now + self.RETRY_S
+        try:
+            bus = connect_session_bus()
+            fresh = Publication(bus, self._obj)
+            fresh.own_name()
+        except Exception as exc:  # BusError, GLib.Error: not back yet
+            _LOGGER.debug("session bus not back yet: %s", exc)
+            return
+        self.publication.close()
+        self.publication = fresh
+        self._next_try = 0.0
+        self.reconnects += 1
+        _LOGGER.info("back on the session bus as %s", BUS_NAME)
