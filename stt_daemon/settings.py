@@ -46,7 +46,7 @@ class EngineSettings:
     latency_window_s: float = 30.0  # rolling window of the latency figures
     warm_up: bool = True  # decode a bundled clip before reporting ready
     recycle_after_s: float = 4 * 3600.0  # audio one recognizer may decode before replacement
-    recycle_growth_mb: float = 300.0  # RSS growth that triggers a replacement
+    recycle_growth_mb: float = 200.0  # RSS growth that triggers a replacement (recycle.py says why)
     stats_interval_s: float | None = None  # --stats: a summary line on stderr this often
     endpoint_silence_ms: int | None = None  # end an utterance after this much trailing silence
     gate_silence: bool = True  # keep long silence away from Vosk (idle CPU)
