@@ -119,3 +119,51 @@ def test_no_device_at_start_waits_instead_of_crash_looping(mic: Mic, tmp_path: P
             _, err = daemon.communicate(timeout=10)
             collector.close()
     assert daemon.returncode == 0, err
+
+
+ASOUNDRC = """
+pcm.extra_mic_one {
+    type pulse
+    hint { show on description "An extra microphone" }
+}
+pcm.extra_mic_two {
+    type pulse
+    hint { show on description "Another extra microphone" }
+}
+"""
+
+
+def test_a_device_that_returns_under_another_index_is_found_by_name(
+        mic: Mic, tmp_path: Path, clean_env: dict[str, str], ko_dev: Path) -> None:
+    """ALSA reads ~/.asoundrc when PortAudio starts: two new devices move 'default' from 1 to 3."""
+    mic.plug()
+    with private_bus(tmp_path) as (address, _):
+        env = {**clean_env, **mic.client_env(), "DBUS_SESSION_BUS_ADDRESS": address}
+        collector = SignalCollector(address)
+        daemon = subprocess.Popen([*CLI, "serve", "--device", "default"], env=env, cwd=ROOT, text=True,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            wait_for_name(address, proc=daemon)
+            before = device_property(address)
+            mic.unplug()
+            wait_state(collector, "waiting-for-device", 5)
+            (Path(clean_env["HOME"]) / ".asoundrc").write_text(ASOUNDRC)
+            mic.plug()
+            wait_state(collector, "listening", 10)
+            after = device_property(address)
+            mic.play(ko_dev / "etts_kih00012.wav").wait(30)
+            assert collector.wait_for("Final", 1, 15)[0][1]
+        finally:
+            daemon.send_signal(signal.SIGTERM)
+            _, err = daemon.communicate(timeout=10)
+            collector.close()
+    assert before == "device 1 'default'" and after == "device 3 'default'", (before, after)
+    assert daemon.returncode == 0, err
+
+
+def device_property(address: str) -> str:
+    out = subprocess.run(["gdbus", "call", "--address", address, "--dest", "org.sttdaemon.SttDaemon",
+                          "--object-path", "/org/sttdaemon/SttDaemon", "--method",
+                          "org.freedesktop.DBus.Properties.Get", "org.sttdaemon.SttDaemon1", "Device"],
+                         capture_output=True, text=True, timeout=10)
+    return out.stdout.strip()[3:-4].replace('\\"', "")  # (<"device 1 'default'">,)
