@@ -7,6 +7,7 @@ import signal
 import subprocess
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -58,67 +59,57 @@ def wait_state(collector: SignalCollector, state: str, timeout_s: float) -> floa
     raise AssertionError(f"State never became {state}; saw {collector.states()}")
 
 
-def test_mic_disappears_mid_utterance_and_comes_back(mic: Mic, tmp_path: Path, clean_env: dict[str, str],
-                                                    ko_dev: Path) -> None:
-    mic.plug()
+@contextmanager
+def serving(mic: Mic, tmp_path: Path, clean_env: dict[str, str],
+            device: str) -> Iterator[tuple[str, SignalCollector]]:
+    """`serve --device DEVICE` on a private bus, stopped with SIGTERM, which must exit 0."""
     with private_bus(tmp_path) as (address, _):
         env = {**clean_env, **mic.client_env(), "DBUS_SESSION_BUS_ADDRESS": address}
         collector = SignalCollector(address)
-        daemon = subprocess.Popen([*CLI, "serve", "--device", "pulse"], env=env, cwd=ROOT, text=True,
+        daemon = subprocess.Popen([*CLI, "serve", "--device", device], env=env, cwd=ROOT, text=True,
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         try:
             wait_for_name(address, proc=daemon)
-            player = mic.play(ko_dev / "etts_adc00001.wav")
-            partial = collector.wait_for("Partial", 1, 20)[0]
-            mic.unplug()  # mid-utterance: the whole sound server goes away
-            player.kill()
-            final = collector.wait_for("Final", 1, 5)[0]
-            assert final[0] == partial[0] and final[1], "the utterance in progress became a final"
-            wait_state(collector, "waiting-for-device", 5)
-            assert daemon.poll() is None, "no crash"
-            time.sleep(1.0)
-            mic.plug()
-            plugged_at = time.monotonic()
-            back_at = wait_state(collector, "listening", 10)
-            assert back_at - plugged_at <= 2.0, f"took {back_at - plugged_at:.2f} s to resume"
-            mic.play(ko_dev / "etts_kih00012.wav").wait(30)
-            finals = collector.wait_for("Final", 2, 15)
-            assert finals[1][1] and finals[1][0] > final[0]
+            yield address, collector
         finally:
             daemon.send_signal(signal.SIGTERM)
             _, err = daemon.communicate(timeout=10)
             collector.close()
-    assert daemon.returncode == 0, err
-    assert "Traceback" not in err
+        assert daemon.returncode == 0 and "Traceback" not in err, err
+
+
+def test_mic_disappears_mid_utterance_and_comes_back(mic: Mic, tmp_path: Path, clean_env: dict[str, str],
+                                                    ko_dev: Path) -> None:
+    mic.plug()
+    with serving(mic, tmp_path, clean_env, "pulse") as (_, collector):
+        player = mic.play(ko_dev / "etts_adc00001.wav")
+        partial = collector.wait_for("Partial", 1, 20)[0]
+        mic.unplug()  # mid-utterance: the whole sound server goes away
+        player.kill()
+        final = collector.wait_for("Final", 1, 5)[0]
+        assert final[0] == partial[0] and final[1], "the utterance in progress became a final"
+        wait_state(collector, "waiting-for-device", 5)
+        time.sleep(1.0)
+        mic.plug()
+        plugged_at = time.monotonic()
+        back_at = wait_state(collector, "listening", 10)
+        assert back_at - plugged_at <= 2.0, f"took {back_at - plugged_at:.2f} s to resume"
+        mic.play(ko_dev / "etts_kih00012.wav").wait(30)
+        finals = collector.wait_for("Final", 2, 15)
+        assert finals[1][1] and finals[1][0] > final[0]
 
 
 def test_no_device_at_start_waits_instead_of_crash_looping(mic: Mic, tmp_path: Path,
                                                           clean_env: dict[str, str], ko_dev: Path) -> None:
-    with private_bus(tmp_path) as (address, _):
-        env = {**clean_env, **mic.client_env(), "DBUS_SESSION_BUS_ADDRESS": address}
-        collector = SignalCollector(address)
-        daemon = subprocess.Popen([*CLI, "serve", "--device", "pulse"], env=env, cwd=ROOT, text=True,
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        try:
-            wait_for_name(address, proc=daemon)  # ready and on the bus, though deaf
-            out = subprocess.run(["gdbus", "call", "--address", address, "--dest", "org.sttdaemon.SttDaemon",
-                                  "--object-path", "/org/sttdaemon/SttDaemon", "--method",
-                                  "org.freedesktop.DBus.Properties.Get", "org.sttdaemon.SttDaemon1", "State"],
-                                 capture_output=True, text=True, timeout=10)
-            assert "waiting-for-device" in out.stdout
-            time.sleep(2)
-            assert daemon.poll() is None
-            mic.plug()
-            plugged_at = time.monotonic()
-            back_at = wait_state(collector, "listening", 10)
-            assert back_at - plugged_at <= 2.0
-            mic.play(ko_dev / "etts_kih00012.wav").wait(30)
-            assert collector.wait_for("Final", 1, 15)[0][1]
-        finally:
-            daemon.send_signal(signal.SIGTERM)
-            _, err = daemon.communicate(timeout=10)
-            collector.close()
-    assert daemon.returncode == 0, err
+    with serving(mic, tmp_path, clean_env, "pulse") as (address, collector):  # ready, on the bus, deaf
+        assert "waiting-for-device" in state_property(address)
+        time.sleep(2)
+        mic.plug()
+        plugged_at = time.monotonic()
+        back_at = wait_state(collector, "listening", 10)
+        assert back_at - plugged_at <= 2.0
+        mic.play(ko_dev / "etts_kih00012.wav").wait(30)
+        assert collector.wait_for("Final", 1, 15)[0][1]
 
 
 ASOUNDRC = """
@@ -137,33 +128,26 @@ def test_a_device_that_returns_under_another_index_is_found_by_name(
         mic: Mic, tmp_path: Path, clean_env: dict[str, str], ko_dev: Path) -> None:
     """ALSA reads ~/.asoundrc when PortAudio starts: two new devices move 'default' from 1 to 3."""
     mic.plug()
-    with private_bus(tmp_path) as (address, _):
-        env = {**clean_env, **mic.client_env(), "DBUS_SESSION_BUS_ADDRESS": address}
-        collector = SignalCollector(address)
-        daemon = subprocess.Popen([*CLI, "serve", "--device", "default"], env=env, cwd=ROOT, text=True,
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        try:
-            wait_for_name(address, proc=daemon)
-            before = device_property(address)
-            mic.unplug()
-            wait_state(collector, "waiting-for-device", 5)
-            (Path(clean_env["HOME"]) / ".asoundrc").write_text(ASOUNDRC)
-            mic.plug()
-            wait_state(collector, "listening", 10)
-            after = device_property(address)
-            mic.play(ko_dev / "etts_kih00012.wav").wait(30)
-            assert collector.wait_for("Final", 1, 15)[0][1]
-        finally:
-            daemon.send_signal(signal.SIGTERM)
-            _, err = daemon.communicate(timeout=10)
-            collector.close()
+    with serving(mic, tmp_path, clean_env, "default") as (address, collector):
+        before = get_property(address, "Device")
+        mic.unplug()
+        wait_state(collector, "waiting-for-device", 5)
+        (Path(clean_env["HOME"]) / ".asoundrc").write_text(ASOUNDRC)
+        mic.plug()
+        wait_state(collector, "listening", 10)
+        after = get_property(address, "Device")
+        mic.play(ko_dev / "etts_kih00012.wav").wait(30)
+        assert collector.wait_for("Final", 1, 15)[0][1]
     assert before == "device 1 'default'" and after == "device 3 'default'", (before, after)
-    assert daemon.returncode == 0, err
 
 
-def device_property(address: str) -> str:
+def state_property(address: str) -> str:
+    return get_property(address, "State")
+
+
+def get_property(address: str, name: str) -> str:
     out = subprocess.run(["gdbus", "call", "--address", address, "--dest", "org.sttdaemon.SttDaemon",
                           "--object-path", "/org/sttdaemon/SttDaemon", "--method",
-                          "org.freedesktop.DBus.Properties.Get", "org.sttdaemon.SttDaemon1", "Device"],
+                          "org.freedesktop.DBus.Properties.Get", "org.sttdaemon.SttDaemon1", name],
                          capture_output=True, text=True, timeout=10)
     return out.stdout.strip()[3:-4].replace('\\"', "")  # (<"device 1 'default'">,)
