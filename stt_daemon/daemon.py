@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from stt_daemon.controller import Controller, open_source
-from stt_daemon.errors import BusError, SttError
+from stt_daemon.errors import BusError, ModelLoadError, ModelNotFound, SttError
 from stt_daemon.mic import MicSource
 from stt_daemon.supervisor import DeviceSupervisor
 from stt_daemon.models import load_timed, resolve_model
@@ -112,9 +112,47 @@ def run_daemon(reloader: Reloader, stop: threading.Event,
                on_stdout_closed: Callable[[], None], notifier: Notifier | None = None) -> None:
     notifier = notifier if notifier is not None else Notifier()
     try:
-        _run(reloader, stop, on_stdout_closed, notifier)
+        while True:
+            try:
+                _run(reloader, stop, on_stdout_closed, notifier)
+                return
+            except (ModelNotFound, ModelLoadError) as exc:
+                if reloader.current.dbus != "required" or not _wait_broken(str(exc), reloader, stop, notifier):
+                    raise
     finally:
         notifier.close()
+
+
+def _wait_broken(error: str, reloader: Reloader, stop: threading.Event, notifier: Notifier) -> bool:
+    """serve that cannot start stays on the bus with the error until a reload (True) or a stop."""
+    from stt_daemon.dbus_service import BUS_NAME, BrokenDaemonObject, Publication, connect_session_bus
+
+    _LOGGER.error("%s; fix it and reload (systemctl --user reload stt-daemon)", error)
+    bus = connect_session_bus()
+    if Publication.name_is_taken(bus):
+        raise BusError(f"another stt-daemon is running (it owns {BUS_NAME})")
+    publication = Publication(bus, BrokenDaemonObject(error, reloader.requested, reloader.check))  # type: ignore[arg-type]
+    publication.own_name()
+    notifier.ready(f"error: {error}")
+    reload_now = threading.Event()
+
+    def keep_waiting() -> bool:
+        if reloader.requested.is_set():
+            reloader.requested.clear()
+            try:
+                reloader.current = reloader.check()
+            except SttError as exc:
+                _LOGGER.warning("configuration reload refused: %s", exc)
+                return True
+            reload_now.set()
+            return False
+        return True
+
+    try:
+        run_main_loop(stop, keep_waiting)  # D-Bus methods, Reload() among them, are answered here
+    finally:
+        publication.close()
+    return reload_now.is_set()
 
 
 def _run(reloader: Reloader, stop: threading.Event, on_stdout_closed: Callable[[], None],

@@ -156,8 +156,43 @@ class SttDaemonObject:
         return self._controller.monitor.summary().p99_ms
 
     @property
+    def LastError(self) -> str:
+        return ""
+
+    @property
     def ApiVersion(self) -> int:
         return API_VERSION
+
+
+class BrokenDaemonObject:
+    """What serve exports when it cannot start (a bad model): the same interface, a visible
+    error, and Reload() to try again once the configuration is fixed. No restart storm."""
+
+    Partial = signal()
+    Final = signal()
+    PropertiesChanged = signal()
+
+    def __init__(self, error: str, reload_requested: Any, check: Any) -> None:
+        self.error = error
+        self._requested = reload_requested
+        self._check = check
+
+    def _refuse(self, *args: Any) -> Any:
+        raise Failed(f"not running: {self.error}")
+
+    Pause = Resume = Reset = Finalize = GetRecent = GetStats = _refuse
+
+    @_one_line_errors
+    def Reload(self) -> None:
+        self._check()
+        self._requested.set()
+
+    State = property(lambda self: "starting")
+    Device = property(lambda self: "")
+    Model = property(lambda self: "")
+    LatencyP99Ms = property(lambda self: 0.0)
+    LastError = property(lambda self: self.error)
+    ApiVersion = property(lambda self: API_VERSION)
 
 
 class DbusSink:

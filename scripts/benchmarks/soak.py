@@ -29,9 +29,10 @@ from stt_daemon.recycle import rss_mb
 from stt_daemon.settings import AudioSettings, EngineSettings
 from stt_daemon.wavfile import WavSource
 
-# Short single sentences that Vosk closes with exactly one final each.
+# Short single sentences that Vosk closes with exactly one final each (checked one by one:
+# kih00066, 00077 and 00088 hold a pause that Vosk sometimes splits, so they are left out).
 CLIPS = ["etts_kih00012.wav", "etts_kih00023.wav", "etts_kih00033.wav", "etts_kih00001.wav",
-         "etts_kih00055.wav", "etts_kih00066.wav"]
+         "etts_kih00055.wav", "etts_kih00098.wav"]
 GAP_S = 1.5
 WARMUP_MINUTES = 10.5
 

@@ -272,3 +272,28 @@ def test_hostile_dbus_calls_do_not_grow_memory(ko_dev: Path, tmp_path: Path, cle
         out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0 and out.strip(), err
     assert after - before < 5 * 1024, f"RSS grew by {(after - before) / 1024:.1f} MB over 100 calls"
+
+
+def test_serve_with_a_bad_model_shows_the_error_on_dbus_and_recovers_on_reload(
+        model_dir: Path, ko_dev: Path, tmp_path: Path, clean_env: dict[str, str]) -> None:
+    config = Path(clean_env["XDG_CONFIG_HOME"]) / "stt-daemon" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text(f'model = "{tmp_path / "nowhere"}"\n')
+    with private_bus(tmp_path) as (address, _):
+        env = {**clean_env, "DBUS_SESSION_BUS_ADDRESS": address}
+        proc = subprocess.Popen([*CLI, "serve", "--stdout", "--input", str(ko_dev / "etts_kih00012.wav")],
+                                env=env, cwd=ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            wait_for_name(address, proc=proc)  # up, on the bus, not restarting
+            got = dbus_send(address, "org.freedesktop.DBus.Properties.Get", f"string:{IFACE}", "string:LastError")
+            assert "does not exist" in got.stdout
+            refused = dbus_send(address, f"{IFACE}.Pause")
+            assert refused.returncode != 0 and "not running" in refused.stderr
+            config.write_text(f'model = "{model_dir}"\n')
+            fixed = dbus_send(address, f"{IFACE}.Reload")
+            assert fixed.returncode == 0, fixed.stderr
+            out, err = proc.communicate(timeout=60)
+        finally:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert out.strip(), "after the reload it loaded the model and transcribed"
