@@ -46,11 +46,16 @@ def call(method: str, *args: Any) -> Any:
 
 
 def status() -> dict[str, Any]:
+    from gi.repository import GLib
+
     proxy = _proxy(connect_session_bus())
     iface = proxy[INTERFACE]
     info: dict[str, Any] = {"state": iface.State, "device": iface.Device, "model": iface.Model,
-                            "api_version": iface.ApiVersion}
-    info.update(iface.GetStats())
+                            "last_error": iface.LastError, "api_version": iface.ApiVersion}
+    try:
+        info.update(iface.GetStats())
+    except GLib.Error:  # a daemon that could not start has no figures
+        pass
     return info
 
 
