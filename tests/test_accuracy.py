@@ -13,11 +13,9 @@ from stt_daemon.textmetrics import corpus_cer
 from tests.conftest import KO_DEV, ko_transcripts, make_clean_env, run_cli
 
 
-def bare_vosk(model: Any, path: Path) -> str:
-    """The Vosk example loop: a fresh recognizer, 4000-frame reads, results joined."""
-    import vosk
-
-    rec = vosk.KaldiRecognizer(model, 16000)
+def bare_vosk(rec: Any, path: Path) -> str:
+    """The Vosk example loop: 4000-frame reads, results joined, FinalResult at the end (which
+    also resets the recognizer for the next file; reusing it is 2.6x faster than a cold one)."""
     texts = []
     with wave.open(str(path)) as w:
         while data := w.readframes(4000):
@@ -41,12 +39,15 @@ def daemon(block_ms: int, files: list[Path], tmp: Path) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def corpus(vosk_model: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    import vosk
+
     refs = ko_transcripts()
     files = [KO_DEV / name for name in sorted(refs)]
     tmp = tmp_path_factory.mktemp("acc")
+    rec = vosk.KaldiRecognizer(vosk_model, 16000)
     return {
         "refs": refs,
-        "bare": {p.name: bare_vosk(vosk_model, p) for p in files},
+        "bare": {p.name: bare_vosk(rec, p) for p in files},
         "daemon20": daemon(20, files, tmp),
         "daemon250": daemon(250, files, tmp),
     }

@@ -49,11 +49,12 @@ def mic(tmp_path: Path) -> Iterator[Mic]:
     m.unplug()
 
 
-def wait_state(collector: SignalCollector, state: str, timeout_s: float) -> float:
+def wait_state(collector: SignalCollector, state: str, timeout_s: float, after: float = 0.0) -> float:
+    """When State became ``state``, counting only changes later than ``after`` (monotonic)."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         for when, name, args in list(collector.events):
-            if name == "PropertiesChanged" and args[1].get("State") == state:
+            if name == "PropertiesChanged" and args[1].get("State") == state and when > after:
                 return when
         time.sleep(0.02)
     raise AssertionError(f"State never became {state}; saw {collector.states()}")
@@ -84,16 +85,17 @@ def test_mic_disappears_mid_utterance_and_comes_back(mic: Mic, tmp_path: Path, c
     with serving(mic, tmp_path, clean_env, "pulse") as (_, collector):
         player = mic.play(ko_dev / "etts_adc00001.wav")
         partial = collector.wait_for("Partial", 1, 20)[0]
+        unplugged = time.monotonic()
         mic.unplug()  # mid-utterance: the whole sound server goes away
         player.kill()
         final = collector.wait_for("Final", 1, 5)[0]
         assert final[0] == partial[0] and final[1], "the utterance in progress became a final"
-        wait_state(collector, "waiting-for-device", 5)
+        wait_state(collector, "waiting-for-device", 5, after=unplugged)
         time.sleep(1.0)
+        plugged_at = time.monotonic()  # the server starts now; plug() then waits until it is prompt
         mic.plug()
-        plugged_at = time.monotonic()
-        back_at = wait_state(collector, "listening", 10)
-        print(f"\nresumed {back_at - plugged_at:.2f} s after the microphone returned")
+        back_at = wait_state(collector, "listening", 10, after=plugged_at)
+        print(f"\nresumed {back_at - plugged_at:.2f} s after the sound server was started again")
         assert back_at - plugged_at <= 2.0, f"took {back_at - plugged_at:.2f} s to resume"
         mic.play(ko_dev / "etts_kih00012.wav").wait(30)
         finals = collector.wait_for("Final", 2, 15)
@@ -105,9 +107,10 @@ def test_no_device_at_start_waits_instead_of_crash_looping(mic: Mic, tmp_path: P
     with serving(mic, tmp_path, clean_env, "pulse") as (address, collector):  # ready, on the bus, deaf
         assert "waiting-for-device" in state_property(address)
         time.sleep(2)
-        mic.plug()
         plugged_at = time.monotonic()
-        back_at = wait_state(collector, "listening", 10)
+        mic.plug()
+        back_at = wait_state(collector, "listening", 10, after=plugged_at)
+        print(f"\nlistening {back_at - plugged_at:.2f} s after the first sound server started")
         assert back_at - plugged_at <= 2.0
         mic.play(ko_dev / "etts_kih00012.wav").wait(30)
         assert collector.wait_for("Final", 1, 15)[0][1]
@@ -134,8 +137,9 @@ def test_a_device_that_returns_under_another_index_is_found_by_name(
         mic.unplug()
         wait_state(collector, "waiting-for-device", 5)
         (Path(clean_env["HOME"]) / ".asoundrc").write_text(ASOUNDRC)
+        replugged = time.monotonic()
         mic.plug()
-        wait_state(collector, "listening", 10)
+        wait_state(collector, "listening", 10, after=replugged)
         after = get_property(address, "Device")
         mic.play(ko_dev / "etts_kih00012.wav").wait(30)
         assert collector.wait_for("Final", 1, 15)[0][1]
