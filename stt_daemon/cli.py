@@ -1,25 +1,26 @@
 """Command line: parse arguments, build frozen settings, map errors to exit codes.
 
-The only place that parses arguments, installs signal handlers or exits.
+Only the cli*.py modules parse arguments, install signal handlers or exit.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import signal
 import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import click
 
 from stt_daemon import __version__
-from stt_daemon.errors import SttError
+from stt_daemon.cli_clients import client_commands
+from stt_daemon.cli_common import install_stop_handlers, json_option, output_settings, stdout_closed
+from stt_daemon.cli_models import models
 from stt_daemon.daemon import DaemonSettings
+from stt_daemon.errors import SttError
 from stt_daemon.settings import AudioSettings, EngineSettings, OutputSettings
 from stt_daemon.tuning import Tuning
 
@@ -53,42 +54,6 @@ def _setup_logging(verbose: bool, quiet: bool) -> None:
     set_vosk_log_level(verbose)
 
 
-def _install_stop_handlers(stop: threading.Event, reload: threading.Event | None = None) -> None:
-    """First SIGINT/SIGTERM: ask for a clean stop. A second one: leave at once. SIGHUP: reload."""
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        if stop.is_set():
-            os._exit(128 + signum)
-        stop.set()
-
-    signal.signal(signal.SIGINT, handler)
-    signal.signal(signal.SIGTERM, handler)
-    if reload is not None:
-        signal.signal(signal.SIGHUP, lambda signum, frame: reload.set())
-
-
-def _stdout_closed(stop: threading.Event) -> Callable[[], None]:
-    """A reader that went away (`| head -1`) ends the run cleanly, without a traceback at exit."""
-
-    def closed() -> None:
-        try:
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
-            os.close(devnull)
-        except (OSError, ValueError):
-            pass
-        stop.set()
-
-    return closed
-
-
-def _output_settings(as_json: bool, partials: bool) -> OutputSettings:
-    tty = sys.stdout.isatty()
-    return OutputSettings(json=as_json, partials=partials or tty, redraw=tty and not as_json)
-
-
-
-
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="stt-daemon")
 @click.option("-v", "--verbose", is_flag=True, help="Debug logging on stderr.")
@@ -100,9 +65,6 @@ def cli(verbose: bool, quiet: bool) -> None:
 
 _model_option = click.option("--model", "model_arg", metavar="PATH|NAME",
                              help="Vosk model folder, or the name of an installed model.")
-_json_option = click.option("--json", "as_json", is_flag=True, help="JSON lines instead of text.")
-_partials_option = click.option("--partials", is_flag=True,
-                                help="Also print partials when stdout is not a terminal.")
 _block_option = click.option("--block-ms", type=click.IntRange(10, 500), default=20, show_default=True,
                              help="Audio block length.")
 
@@ -148,7 +110,7 @@ def _settings_builder(mode: str, cli_values: dict[str, Any], extra: dict[str, An
         config = load(cli_values)
         audio = AudioSettings(device=config["device"], input_file=extra["input_file"],
                               block_ms=config["block_ms"], realtime=not extra["fast"])
-        output = _output_settings(config["output"] == "json", config["partials"])
+        output = output_settings(config["output"] == "json", config["partials"])
         engine = EngineSettings(latency_budget_ms=config["latency_budget_ms"], warm_up=not extra["no_warmup"],
                                 recycle_after_s=extra["recycle_after_s"],
                                 stats_interval_s=extra["stats_interval_s"],
@@ -176,8 +138,8 @@ def _run_live(mode: str, params: dict[str, Any]) -> None:
     build = _settings_builder(mode, cli_values, params)
     reloader = Reloader(build, build())
     stop = threading.Event()
-    _install_stop_handlers(stop, reloader.requested)
-    run_daemon(reloader, stop, _stdout_closed(stop))
+    install_stop_handlers(stop, reloader.requested)
+    run_daemon(reloader, stop, stdout_closed(stop))
 
 
 @cli.command()
@@ -220,7 +182,7 @@ def config_show() -> None:
 @cli.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @_model_option
-@_json_option
+@json_option
 @_block_option
 @click.option("--endpoint-silence-ms", type=int, default=None, help="Trailing silence before a final.")
 def transcribe(files: tuple[Path, ...], model_arg: str | None, as_json: bool, block_ms: int,
@@ -234,8 +196,8 @@ def transcribe(files: tuple[Path, ...], model_arg: str | None, as_json: bool, bl
     tuning = Tuning(endpoint_silence_ms)
     infos = check_files(files)
     stop = threading.Event()
-    _install_stop_handlers(stop)
-    sink = StdoutSink(OutputSettings(json=as_json), on_closed=_stdout_closed(stop))
+    install_stop_handlers(stop)
+    sink = StdoutSink(OutputSettings(json=as_json), on_closed=stdout_closed(stop))
     label_files = as_json or len(infos) > 1
 
     def on_file(info: WavInfo) -> None:
@@ -245,60 +207,6 @@ def transcribe(files: tuple[Path, ...], model_arg: str | None, as_json: bool, bl
 
     transcribe_files(load_timed(resolve_model(model_arg), tuning), infos, AudioSettings(block_ms=block_ms), Publisher([sink]),
                      on_file, stop.is_set)
-
-
-@cli.command()
-@_json_option
-@_partials_option
-def subscribe(as_json: bool, partials: bool) -> None:
-    """Print the transcripts of a running daemon; follows it across restarts."""
-    from stt_daemon.daemon import run_main_loop
-    from stt_daemon.dbus_client import Subscription
-    from stt_daemon.stdout_sink import StdoutSink
-
-    stop = threading.Event()
-    _install_stop_handlers(stop)
-    sink = StdoutSink(_output_settings(as_json, partials), on_closed=_stdout_closed(stop))
-
-    def presence(present: bool) -> None:
-        _LOGGER.info("daemon %s", "connected" if present else "gone; waiting for it to come back")
-
-    subscription = Subscription(lambda event: sink.publish(event, None), presence)
-    try:
-        run_main_loop(stop)
-    finally:
-        subscription.close()
-
-
-def _method_command(name: str, method: str, help_text: str) -> None:
-    def command() -> None:
-        from stt_daemon.dbus_client import call
-
-        call(method)
-
-    cli.command(name=name, help=help_text)(command)
-
-
-_method_command("pause", "Pause", "Pause the running daemon: close the microphone, keep the model.")
-_method_command("resume", "Resume", "Resume the running daemon.")
-_method_command("finalize", "Finalize", "End the utterance in progress now and emit its final.")
-_method_command("reset", "Reset", "Discard the utterance in progress.")
-
-
-@cli.command()
-@_json_option
-def status(as_json: bool) -> None:
-    """Show the running daemon's state, device, model and counters."""
-    import json
-
-    from stt_daemon.dbus_client import status as get_status
-
-    info = get_status()
-    if as_json:
-        click.echo(json.dumps(info, ensure_ascii=False))
-    else:
-        for key, value in info.items():
-            click.echo(f"{key}: {value}")
 
 
 @cli.command("install-service")
@@ -338,102 +246,9 @@ def devices() -> None:
                    f"{d.max_input_channels} ch]")
 
 
-@cli.group(invoke_without_command=True)
-@click.pass_context
-def models(ctx: click.Context) -> None:
-    """Models: the ones found (default), and list, download, import, remove."""
-    if ctx.invoked_subcommand is None:
-        ctx.invoke(models_list)
-
-
-_catalog_option = click.option("--catalog", "catalog_path", type=click.Path(path_type=Path), default=None,
-                               help="Another catalog TOML (a mirror, say) instead of the bundled one.")
-
-
-@models.command("list")
-@_catalog_option
-def models_list(catalog_path: Path | None) -> None:
-    """The models found, in the order they are tried, then what the catalog offers."""
-    from stt_daemon.catalog import load_catalog
-    from stt_daemon.models import find_models, user_models_dir
-
-    found = find_models()
-    click.echo("installed (first one is used):" if found else f"installed: none (in {user_models_dir()}/)")
-    for i, location in enumerate(found):
-        click.echo(f"{'*' if i == 0 else ' '} {location.name}  {location.path}  ({location.origin})")
-    names = {location.name for location in found}
-    click.echo("catalog ('stt-daemon models download NAME'):")
-    for entry in load_catalog(catalog_path).values():
-        size = f"{entry.size / 2**20:.0f} MB" if entry.size else "size unknown"
-        mark = "installed" if entry.name in names else ""
-        click.echo(f"  {entry.name}  [{entry.language}, {size}] {mark}".rstrip())
-
-
-class _Progress:
-    """A bar on a terminal; otherwise a line at every 10 % (for journald and pipes)."""
-
-    def __init__(self, name: str) -> None:
-        self._name = name
-        self._bar: Any = None
-        self._seen = 0
-        self._last_step = -1
-
-    def __call__(self, done: int, total: int | None) -> None:
-        if sys.stderr.isatty() and total:
-            if self._bar is None:
-                self._bar = click.progressbar(length=total, label=f"downloading {self._name}", file=sys.stderr)
-                self._bar.__enter__()
-            self._bar.update(done - self._seen)
-            self._seen = done
-            if done >= total:
-                self._bar.__exit__(None, None, None)
-            return
-        step = done * 10 // total if total else done // (10 * 2**20)
-        if step != self._last_step:
-            self._last_step = step
-            what = f"{done * 100 // total}% of {total / 2**20:.1f} MB" if total else f"{done / 2**20:.1f} MB"
-            click.echo(f"downloading {self._name}: {what}", err=True)
-
-
-@models.command("download")
-@click.argument("name")
-@_catalog_option
-def models_download(name: str, catalog_path: Path | None) -> None:
-    """Download a catalog model, verify its sha256, and install it."""
-    from stt_daemon.catalog import load_catalog
-    from stt_daemon.model_store import download
-    from stt_daemon.models import user_models_dir
-
-    catalog = load_catalog(catalog_path)
-    if name not in catalog:
-        raise SttError(f"no model {name!r} in the catalog; see 'stt-daemon models list'")
-    entry = catalog[name]
-    target, digest = download(entry, user_models_dir(), _Progress(name))
-    click.echo(f"installed {name} in {target}")
-    if not entry.sha256:
-        click.echo(f"sha256 {digest} (no checksum is published for it; pinned for later downloads)")
-
-
-@models.command("import")
-@click.argument("archive", type=click.Path(path_type=Path, exists=True, dir_okay=False))
-@click.option("--name", help="Folder name to install as (default: the archive's name).")
-def models_import(archive: Path, name: str | None) -> None:
-    """Install a model archive (.zip or .tar.gz) that is already on disk."""
-    from stt_daemon.model_store import install_archive
-    from stt_daemon.models import user_models_dir
-
-    name = name or archive.name.split(".zip")[0].split(".tar")[0]
-    click.echo(f"installed {name} in {install_archive(archive, name, user_models_dir())}")
-
-
-@models.command("remove")
-@click.argument("name")
-def models_remove(name: str) -> None:
-    """Remove a model from the user data dir."""
-    from stt_daemon.model_store import remove
-    from stt_daemon.models import user_models_dir
-
-    click.echo(f"removed {remove(name, user_models_dir())}")
+cli.add_command(models)
+for _command in client_commands():
+    cli.add_command(_command)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -18,6 +18,7 @@ from stt_daemon.mic import MicSource
 from stt_daemon.supervisor import DeviceSupervisor
 from stt_daemon.models import load_timed, resolve_model
 from stt_daemon.publish import Publisher, RecentFinals
+from stt_daemon.recycle import lower_this_threads_priority
 from stt_daemon.sdnotify import Notifier, Watchdog
 from stt_daemon.settings import AudioSettings, EngineSettings, OutputSettings
 from stt_daemon.stdout_sink import StdoutSink
@@ -62,6 +63,7 @@ class Reloader:
             threading.Thread(target=self.apply, name="stt-reload", daemon=True).start()
 
     def apply(self) -> None:
+        lower_this_threads_priority()  # a model load must not starve the real-time worker
         with self._lock:
             try:
                 new = self._build()

@@ -29,9 +29,6 @@ class Publisher:
     def add(self, sink: Sink) -> None:
         self._sinks = [*self._sinks, sink]
 
-    def remove(self, sink: Sink) -> None:
-        self._sinks = [s for s in self._sinks if s is not sink]
-
     def publish(self, event: Event) -> float:
         """Returns the latency in ms that the event carried."""
         latency_ms = (time.monotonic_ns() - event.captured_ns) / 1e6

@@ -8,6 +8,7 @@ release the GIL), then swapped in by the worker between utterances.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,9 +23,16 @@ def rss_mb() -> float:
     """Resident set size of this process, from /proc (no extra dependency)."""
     with open("/proc/self/statm", encoding="ascii") as f:
         pages = int(f.read().split()[1])
-    import os
-
     return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def lower_this_threads_priority(niceness: int = 10) -> None:
+    """Background builds (a replacement recognizer, a reloaded model) yield the CPU to the
+    real-time worker; on Linux the nice value is per thread."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
+    except OSError:
+        pass
 
 
 def release_freed_memory() -> None:
@@ -63,6 +71,7 @@ class Recycler:
                 or self._rss() - self._baseline_mb >= self._policy.max_growth_mb)
 
     def _build(self) -> None:
+        lower_this_threads_priority()
         try:
             backend = self._make_backend()
             warm_up(backend)
