@@ -118,11 +118,14 @@ class Controller:
             except BaseException:
                 self._source.stop()
                 raise
-            self._engine = Engine(self._source, self._recognizer, self._publisher, self.monitor,
-                                  self.ladder, self.recycler, self._gate, self._settings.endpoint_silence_ms)
-            self._engine.start()
+            self._start_engine()
         _LOGGER.info("listening to %s", self._source.description)
         self._set_state("listening")
+
+    def _start_engine(self) -> None:
+        self._engine = Engine(self._source, self._recognizer, self._publisher, self.monitor,
+                              self.ladder, self.recycler, self._gate, self._settings.endpoint_silence_ms)
+        self._engine.start()
 
     def _running_engine(self) -> Engine:
         engine = self._engine
@@ -133,9 +136,7 @@ class Controller:
     def start_waiting(self) -> None:
         """Start decoding with no device yet (serve at boot); the supervisor opens it later."""
         with self._lock:
-            self._engine = Engine(self._source, self._recognizer, self._publisher, self.monitor,
-                                  self.ladder, self.recycler, self._gate, self._settings.endpoint_silence_ms)
-            self._engine.start()
+            self._start_engine()
         self._set_state("waiting-for-device")
 
     def device_lost(self) -> None:

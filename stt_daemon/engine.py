@@ -95,7 +95,6 @@ class Engine:
                 _LOGGER.exception("flushing the last utterance failed")
 
     def _loop(self) -> None:
-        block_index = 0
         while not self._ended:
             self.progress_ns = time.monotonic_ns()
             if not self._commands.empty():
@@ -111,10 +110,10 @@ class Engine:
             dequeued_ns = self.last_dequeued_ns = time.monotonic_ns()
             level = self.ladder.level
             blocks = self._catch_up(block) if level >= Level.CATCH_UP else [block]
-            block_index += len(blocks)
             self.blocks_consumed += len(blocks)
             self._recognizer.partials_enabled = (
-                level < Level.FEWER_PARTIALS or block_index % _PARTIAL_EVERY_BLOCKS_WHEN_BEHIND < len(blocks))
+                level < Level.FEWER_PARTIALS
+                or self.blocks_consumed % _PARTIAL_EVERY_BLOCKS_WHEN_BEHIND < len(blocks))
             speech = any([self._vad.update(b.pcm) for b in blocks])
             feed = blocks
             if self.gate is not None:
@@ -146,8 +145,8 @@ class Engine:
         """Decode ``blocks`` in one call; record latency for ``measured`` (not a replayed pre-roll)."""
         newest = blocks[-1]
         self._last_captured_ns = newest.captured_ns
-        pcm = newest.pcm if len(blocks) == 1 else b"".join(b.pcm for b in blocks)
-        events = self._recognizer.accept(Block(newest.captured_ns, pcm))
+        batch = newest if len(blocks) == 1 else Block(newest.captured_ns, b"".join(b.pcm for b in blocks))
+        events = self._recognizer.accept(batch)
         recognized_ns = time.monotonic_ns()
         for event in events:
             self._publisher.publish(event)
@@ -159,8 +158,8 @@ class Engine:
             self.ladder.update(worst_ns, stats.queue_depth)
             if self.ladder.should_warn(urgent=stats.drops > self._reported_drops):
                 self._warn(stats.drops)
-        if self._recycler is not None and any(isinstance(e, Final) for e in events):
-            self._recycler.between_utterances(self._recognizer)
+        if any(isinstance(e, Final) for e in events):
+            self._after_final()
 
     def _warn(self, drops: int) -> None:
         summary = self.monitor.summary()
@@ -196,5 +195,9 @@ class Engine:
         final = self._recognizer.finish(self._last_captured_ns or time.monotonic_ns())
         if final is not None:
             self._publisher.publish(final)
-            if self._recycler is not None:
-                self._recycler.between_utterances(self._recognizer)
+            self._after_final()
+
+    def _after_final(self) -> None:
+        """An utterance boundary: the one moment a worn recognizer may be replaced."""
+        if self._recycler is not None:
+            self._recycler.between_utterances(self._recognizer)

@@ -18,7 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from scripts.benchmarks.common import ROOT, ko_files, percentiles, private_bus, ratio, virtual_mic
+from scripts.benchmarks.common import (ko_files, percentiles, private_bus, ratio, run_measuring_peak_rss,
+                                      virtual_mic)
 from stt_daemon.controller import Controller
 from stt_daemon.mic import MicSource
 from stt_daemon.models import find_models, load_model
@@ -278,40 +279,12 @@ print(json.dumps({"ready_s": ready}))
 """
 
 
-def _vm_hwm_mb(pid: int) -> float | None:
-    """Peak RSS since exec; ru_maxrss would include the parent's pages inherited at fork."""
-    try:
-        with open(f"/proc/{pid}/status", encoding="ascii") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        return None
-    return None
-
-
-def _peak_rss_mb(argv: list[str], env: dict[str, str], until: Any = None) -> tuple[float, float, str]:
-    """Run a child; returns (seconds until ``until()`` is true or it exits, peak RSS MB, stdout)."""
-    t0 = time.monotonic()
-    proc = subprocess.Popen(argv, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                            text=True)
-    ready_s, peak = None, 0.0
-    while proc.poll() is None:
-        peak = max(peak, _vm_hwm_mb(proc.pid) or 0.0)
-        if until is not None and ready_s is None and until():
-            ready_s = time.monotonic() - t0
-            proc.send_signal(2)
-        time.sleep(0.02)
-    assert proc.stdout is not None
-    return (ready_s if ready_s is not None else time.monotonic() - t0), peak, proc.stdout.read()
-
-
 def startup_and_memory(model_path: Path, clip: Path) -> dict[str, Any]:
     import json
 
-    bare_s, bare_rss, out = _peak_rss_mb([sys.executable, "-c", _BARE_START, str(model_path), str(clip)],
-                                         dict(os.environ))
-    bare_ready_s = json.loads(out.strip().splitlines()[-1])["ready_s"]
+    _, bare_rss, bare = run_measuring_peak_rss([sys.executable, "-c", _BARE_START, str(model_path), str(clip)],
+                                               dict(os.environ))
+    bare_ready_s = json.loads(bare.stdout.strip().splitlines()[-1])["ready_s"]
     with private_bus() as address:
         env = {**os.environ, "DBUS_SESSION_BUS_ADDRESS": address}
 
@@ -322,9 +295,9 @@ def startup_and_memory(model_path: Path, clip: Path) -> dict[str, Any]:
                                   capture_output=True, text=True)
             return "true" in done.stdout
 
-        ready_s, _, _ = _peak_rss_mb([sys.executable, "-m", "stt_daemon", "-q", "serve", "--input", str(clip)],
+        ready_s, _, _ = run_measuring_peak_rss([sys.executable, "-m", "stt_daemon", "-q", "serve", "--input", str(clip)],
                                      env, owned)
-    _, daemon_rss, _ = _peak_rss_mb([sys.executable, "-m", "stt_daemon", "-q", "listen", "--no-dbus", "--fast",
+    _, daemon_rss, _ = run_measuring_peak_rss([sys.executable, "-m", "stt_daemon", "-q", "listen", "--no-dbus", "--fast",
                                      "--input", str(clip)], dict(os.environ))
     return {"ready_s": {"daemon_incl_warmup": round(ready_s, 2), "bare_model_load": round(bare_ready_s, 2),
                         "ratio": ratio(ready_s, bare_ready_s)},

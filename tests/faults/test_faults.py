@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from scripts.benchmarks.common import run_measuring_peak_rss
 from stt_daemon.controller import Controller
 from stt_daemon.publish import Publisher
 from stt_daemon.sdnotify import Notifier, Watchdog
@@ -166,20 +167,6 @@ def test_bad_audio_files_are_refused_in_one_line(tmp_path: Path, clean_env: dict
     assert done.returncode == 4 and len(lines) == 1 and mentions in lines[0], done.stderr
 
 
-def _peak_rss_mb(argv: list[str], env: dict[str, str]) -> tuple[float, subprocess.CompletedProcess[str]]:
-    proc = subprocess.Popen(argv, env=env, cwd=ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    peak = 0.0
-    while proc.poll() is None:
-        try:
-            status = Path(f"/proc/{proc.pid}/status").read_text()
-            peak = max(peak, int(status.split("VmHWM:")[1].split()[0]) / 1024)
-        except (OSError, IndexError):
-            pass
-        time.sleep(0.05)
-    out, err = proc.communicate()
-    return peak, subprocess.CompletedProcess(argv, proc.returncode, out, err)
-
-
 def test_a_two_hour_file_streams_in_bounded_memory(ko_dev: Path, tmp_path: Path,
                                                   clean_env: dict[str, str]) -> None:
     """Speech, then two hours of silence (a sparse file: no disk used), then speech again."""
@@ -192,9 +179,9 @@ def test_a_two_hour_file_streams_in_bounded_memory(ko_dev: Path, tmp_path: Path,
         f.write(speech)
         f.seek(44 + data_bytes - len(speech))
         f.write(speech)
-    short_peak, short = _peak_rss_mb([*CLI, "listen", "--no-dbus", "--fast", "--input", str(ko_dev / "etts_kih00012.wav")],
-                                     clean_env)
-    long_peak, long = _peak_rss_mb([*CLI, "listen", "--no-dbus", "--fast", "--input", str(path)], clean_env)
+    listen = [*CLI, "listen", "--no-dbus", "--fast", "--input"]
+    _, short_peak, short = run_measuring_peak_rss([*listen, str(ko_dev / "etts_kih00012.wav")], clean_env)
+    _, long_peak, long = run_measuring_peak_rss([*listen, str(path)], clean_env)
     assert short.returncode == 0 and long.returncode == 0, long.stderr
     from stt_daemon.textmetrics import corpus_cer
 
