@@ -1,4 +1,4 @@
-"""What flows from the engine to the publishers."""
+"""What flows from the recognizer through formatting to the sinks."""
 
 from __future__ import annotations
 
@@ -16,17 +16,19 @@ class Word:
 @dataclass(frozen=True, slots=True)
 class Partial:
     utterance: int
-    text: str
+    text: str  # formatted for display
+    raw: str  # the recognizer's own text, before formatting
     captured_ns: int  # capture time of the newest block behind this event
 
 
 @dataclass(frozen=True, slots=True)
 class Final:
     utterance: int
-    text: str
+    text: str  # formatted for display
+    raw: str  # the recognizer's own text, before formatting
     start: float
     end: float
-    words: tuple[Word, ...]
+    words: tuple[Word, ...]  # the recognizer's words, unformatted
     captured_ns: int
 
 

@@ -1,52 +1,204 @@
-"""Frozen settings passed down from the CLI; nothing below it parses arguments."""
+"""Every setting, declared once: type, default, range, help, the commands that take it,
+and how a running daemon applies a change.
+
+The click options, the ``$STT_DAEMON_*`` variables, the config.toml checks,
+``config show`` and the reload diff are all derived from the fields of
+``Settings``; nothing else lists the keys, so they cannot drift apart.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import enum
+import functools
+import typing
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from stt_daemon.errors import UsageError
 
 #: Every block handed to the recognizer is 16 kHz mono signed 16-bit PCM.
 SAMPLE_RATE = 16000
 BYTES_PER_SAMPLE = 2
 
 
-@dataclass(frozen=True)
-class AudioSettings:
-    """Where audio comes from and how it is cut into blocks."""
+class Live(enum.Enum):
+    """How a running daemon applies a new value (SIGHUP, D-Bus Reload)."""
 
-    device: str | None = None  # index or case-insensitive name substring; None: default
-    input_file: Path | None = None  # a WAV file instead of the microphone
-    block_ms: int = 20
-    realtime: bool = True  # pace a file like a microphone
-    queue_ms: int = 2000  # bounded queue; beyond this, blocks are dropped and counted
+    RESTART = "at the next start"
+    SOURCE = "by opening the new audio source before closing the old one"
+    ENGINE = "by building a new recognizer aside and swapping it in between utterances"
+    WORKER = "by the worker, between two blocks"
+    OUTPUT = "by the outputs, in order with the transcripts"
+
+
+LIVE = frozenset({"listen", "serve"})
+DECODE = frozenset({"listen", "serve", "transcribe"})
+
+
+@dataclass(frozen=True)
+class Spec:
+    help: str
+    live: Live
+    commands: frozenset[str]
+    in_file: bool = True  # may also come from config.toml and $STT_DAEMON_<KEY>
+    low: float | None = None
+    high: float | None = None
+    step: int | None = None  # the value must be a multiple of this
+    choices: tuple[str, ...] = ()
+    short: str | None = None
+    metavar: str | None = None
+    bare_value: Any = None  # the value of the option given without one (--stats)
+    alias: tuple[str, Any] | None = None  # another flag that sets a value: ("--json", "json")
+
+    def problem(self, value: Any) -> str | None:
+        """Why ``value`` (already of the right type) is not acceptable, or None."""
+        if value is None:
+            return None
+        if self.choices and value not in self.choices:
+            return f"must be one of {', '.join(self.choices)}"
+        if self.low is not None and self.high is not None and not self.low <= value <= self.high:
+            every = f"a multiple of {self.step} " if self.step else ""
+            return f"must be {every}from {self.low:g} to {self.high:g}"
+        if self.step and value % self.step:
+            return f"must be a multiple of {self.step} from {self.low:g} to {self.high:g}"
+        return None
+
+
+def setting(default: Any, help: str, live: Live, commands: frozenset[str] = DECODE, **more: Any) -> Any:
+    return dataclasses.field(default=default, metadata={"spec": Spec(help, live, commands, **more)})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What one run of stt-daemon does. Construct with keywords; values are checked."""
+
+    model: str | None = setting(
+        None, "Vosk model folder, or the name of an installed model", Live.ENGINE, metavar="PATH|NAME")
+    device: str | None = setting(
+        None, "input device: index or part of its name (see 'stt-daemon devices')", Live.SOURCE, LIVE,
+        short="-d")
+    input: Path | None = setting(
+        None, "read a WAV file instead of the microphone, paced like one", Live.RESTART, LIVE,
+        in_file=False, short="-i", metavar="FILE")
+    fast: bool = setting(False, "with --input: decode as fast as possible", Live.RESTART, LIVE, in_file=False)
+    block_ms: int = setting(20, "audio block length in ms", Live.RESTART, low=10, high=500)
+    latency_budget_ms: int = setting(
+        50, "per-block budget in ms from capture to published result", Live.WORKER, LIVE, low=5, high=5000)
+    endpoint_silence_ms: int | None = setting(
+        None, "trailing silence in ms that ends an utterance (model default: 500)", Live.ENGINE,
+        low=50, high=10000)
+    partial_interval_ms: int | None = setting(
+        None, "Vosk's decoding chunk in ms: how often partials can change (default 240)", Live.ENGINE,
+        low=30, high=2000, step=10)
+    output: str = setting("text", "stdout format", Live.OUTPUT, choices=("text", "json"),
+                          alias=("--json", "json"))
+    partials: bool = setting(False, "also print partials when stdout is not a terminal", Live.OUTPUT, LIVE)
+    stdout: bool = setting(False, "also print transcripts on stdout (serve; listen always does)", Live.RESTART,
+                           frozenset({"serve"}))
+    dbus: bool = setting(True, "publish on the D-Bus session bus too (listen; serve always does)", Live.RESTART,
+                         frozenset({"listen"}))
+    warmup: bool = setting(True, "warm a new recognizer before it serves (a slow first utterance "
+                           "without)", Live.RESTART, LIVE)
+    silence_gate: bool = setting(True, "keep long silence away from the recognizer (idle CPU)",
+                                 Live.RESTART, LIVE)
+    recycle_after_s: float = setting(
+        4 * 3600.0, "replace the recognizer after this much audio in s (it grows in memory)", Live.WORKER,
+        LIVE, low=1, high=1e7)
+    recycle_growth_mb: float = setting(
+        200.0, "replace the recognizer once the process grew this many MB since the last swap",
+        Live.WORKER, LIVE, low=10, high=1e6)
+    stats: float | None = setting(
+        None, "print a latency summary on stderr every N s (5 when given alone)", Live.RESTART, LIVE,
+        low=0.1, high=86400, bare_value=5.0, metavar="N")
+
+    def __post_init__(self) -> None:
+        for spec_field in dataclasses.fields(self):
+            problem = spec_of(spec_field.name).problem(getattr(self, spec_field.name))
+            if problem:
+                raise UsageError(f"{option_name(spec_field.name)} {problem} "
+                                 f"(got {getattr(self, spec_field.name)!r})")
 
     @property
     def block_frames(self) -> int:
         return SAMPLE_RATE * self.block_ms // 1000
 
-    @property
-    def queue_blocks(self) -> int:
-        return max(1, self.queue_ms // self.block_ms)
+    def changed(self, other: Settings) -> dict[str, Live]:
+        """The keys whose value differs in ``other``, each with how it applies live."""
+        return {name: spec_of(name).live for name in names()
+                if getattr(self, name) != getattr(other, name)}
 
 
-@dataclass(frozen=True)
-class OutputSettings:
-    """How the stdout publisher renders events."""
-
-    json: bool = False
-    partials: bool = False  # print partials at all
-    redraw: bool = False  # a terminal: redraw the partial in place on one line
+def spec_of(name: str) -> Spec:
+    spec: Spec = _fields()[name].metadata["spec"]
+    return spec
 
 
-@dataclass(frozen=True)
-class EngineSettings:
-    """The live engine's real-time behaviour."""
+def names() -> list[str]:
+    return list(_fields())
 
-    latency_budget_ms: float = 50.0
-    latency_window_s: float = 30.0  # rolling window of the latency figures
-    warm_up: bool = True  # decode a bundled clip before reporting ready
-    recycle_after_s: float = 4 * 3600.0  # audio one recognizer may decode before replacement
-    recycle_growth_mb: float = 200.0  # RSS growth that triggers a replacement (recycle.py says why)
-    stats_interval_s: float | None = None  # --stats: a summary line on stderr this often
-    endpoint_silence_ms: int | None = None  # end an utterance after this much trailing silence
-    gate_silence: bool = True  # keep long silence away from Vosk (idle CPU)
+
+def option_name(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def env_name(name: str) -> str:
+    return f"STT_DAEMON_{name.upper()}"
+
+
+@functools.cache
+def _fields() -> dict[str, dataclasses.Field[Any]]:
+    return {f.name: f for f in dataclasses.fields(Settings)}
+
+
+@functools.cache
+def value_type(name: str) -> tuple[type, bool]:
+    """(the type of a key's values, whether it may be unset), from the field's annotation."""
+    hint = typing.get_type_hints(Settings)[name]
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    if args:
+        return args[0], True
+    assert isinstance(hint, type)
+    return hint, False
+
+
+_TYPE_WORDS = {bool: "true or false", int: "a whole number", float: "a number", str: "a string",
+               Path: "a path string"}
+
+
+def describe_type(name: str) -> str:
+    return _TYPE_WORDS[value_type(name)[0]]
+
+
+def coerce(name: str, value: Any) -> Any:
+    """A value from TOML (or the command line) as the key's type; raises ValueError(reason)."""
+    kind, _ = value_type(name)
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    elif kind is Path and isinstance(value, str):
+        value = Path(value).expanduser()
+    if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
+        raise ValueError(f"must be {describe_type(name)}, not {value!r}")
+    problem = spec_of(name).problem(value)
+    if problem:
+        raise ValueError(f"{problem} (got {value!r})")
+    return value
+
+
+def parse_text(name: str, raw: str) -> Any:
+    """A value written as text ($STT_DAEMON_X); raises ValueError(reason)."""
+    kind, _ = value_type(name)
+    value: Any = raw
+    try:
+        if kind is bool:
+            if raw.lower() not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
+                raise ValueError
+            value = raw.lower() in ("1", "true", "yes", "on")
+        elif kind is int:
+            value = int(raw)
+        elif kind is float:
+            value = float(raw)
+    except ValueError:
+        raise ValueError(f"must be {describe_type(name)}, not {raw!r}") from None
+    return coerce(name, value)

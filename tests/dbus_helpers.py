@@ -1,35 +1,18 @@
-"""A private session bus for tests, and a signal collector running its own GLib loop."""
+"""Talking to a daemon on a private session bus (devkit.servers starts it), and a signal
+collector running its own GLib loop."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
+
+from devkit.servers import private_bus
 
 BUS_NAME = "org.sttdaemon.SttDaemon"
 PATH = "/org/sttdaemon/SttDaemon"
 IFACE = "org.sttdaemon.SttDaemon1"
-
-
-@contextmanager
-def private_bus(folder: Path) -> Iterator[tuple[str, int]]:
-    """dbus-daemon --session on a socket under ``folder``; killed by PID afterwards."""
-    out = subprocess.run(
-        ["dbus-daemon", "--session", "--fork", "--nopidfile", "--print-address=1", "--print-pid=1",
-         f"--address=unix:path={folder}/bus"], capture_output=True, text=True, check=True, timeout=20)
-    address, pid = out.stdout.split()[:2]
-    try:
-        yield address, int(pid)
-    finally:
-        try:
-            os.kill(int(pid), 15)
-        except ProcessLookupError:
-            pass
 
 
 def name_has_owner(address: str) -> bool:
@@ -84,6 +67,9 @@ class SignalCollector:
 
         for iface in (IFACE, "org.freedesktop.DBus.Properties"):
             connection.signal_subscribe(BUS_NAME, iface, None, PATH, None, Gio.DBusSignalFlags.NONE, fired)
+        # A round trip: the bus handles our messages in order, so the match rules are in place.
+        connection.call_sync("org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", "GetId",
+                             None, None, Gio.DBusCallFlags.NONE, 10000, None)
         self._loop = GLib.MainLoop.new(context, False)
         self._ready.set()
         self._loop.run()
@@ -102,6 +88,14 @@ class SignalCollector:
             time.sleep(0.05)
         raise AssertionError(f"expected {count} {member} signal(s), got {self.of(member)}")
 
+    def wait_until(self, member: str, predicate: Any, timeout_s: float = 30) -> list[Any]:
+        """Until ``predicate(signals of member)`` holds."""
+        deadline = time.monotonic() + timeout_s
+        while not predicate(self.of(member)):
+            assert time.monotonic() < deadline, f"{member} signals never matched: {self.of(member)}"
+            time.sleep(0.02)
+        return self.of(member)
+
     def states(self) -> list[str]:
         return [changed["State"] for iface, changed, _ in self.of("PropertiesChanged") if "State" in changed]
 
@@ -109,3 +103,6 @@ class SignalCollector:
         if self._loop is not None:
             self._loop.quit()
         self._thread.join(5)
+
+
+__all__ = ["private_bus"]

@@ -1,4 +1,5 @@
-"""Run the real pipeline in-process (real model, real WAV source) and collect what it publishes."""
+"""Run the real pipeline in-process (real model, real WAV audio) and collect what it publishes,
+plus the fault injectors the fault tests wrap around a real recognizer."""
 
 from __future__ import annotations
 
@@ -7,19 +8,18 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-from stt_daemon.controller import Controller
+from stt_daemon.asr.base import Hypothesis, StreamingSession, Transcriber
+from stt_daemon.audio.blocks import AudioSource, Block
+from stt_daemon.audio.wavfile import WavSource
+from stt_daemon.control.controller import Controller
 from stt_daemon.events import Event, Final
-from stt_daemon.publish import Publisher
-from stt_daemon.recognizer import Backend
-from stt_daemon.settings import SAMPLE_RATE, AudioSettings, EngineSettings
-from stt_daemon.vosk_backend import Hypothesis
-from stt_daemon.wavfile import WavSource
+from stt_daemon.output.publish import Publisher
+from stt_daemon.settings import SAMPLE_RATE, Settings
 
 
 class Collect:
-    """Records events with the stream position (s) at which the engine published them."""
+    """Records events with the stream position (s) at which the worker published them."""
 
     name = "collect"
 
@@ -28,9 +28,9 @@ class Collect:
         self._lock = threading.Lock()
         self.controller: Controller | None = None
 
-    def publish(self, event: Event, latency_ms: float) -> None:
-        engine = self.controller.engine if self.controller is not None else None
-        position_s = engine.blocks_consumed * 0.02 if engine is not None else 0.0
+    def publish(self, event: Event) -> None:
+        worker = self.controller.worker if self.controller is not None else None
+        position_s = worker.blocks_consumed * 0.02 if worker is not None else 0.0
         with self._lock:
             self.events.append((position_s, event))
 
@@ -41,17 +41,24 @@ class Collect:
         return [pos for pos, e in self.events if isinstance(e, Final) and e.text]
 
 
-def run_file(model: Any, path: Path, engine: EngineSettings, realtime: bool = False,
-             make_backend: Callable[[], Backend] | None = None) -> tuple[Collect, Controller]:
+def run_source(transcriber: Transcriber, source: AudioSource, settings: Settings,
+               clock: Callable[[], int] = time.monotonic_ns) -> tuple[Collect, Controller]:
+    """Run ``source`` to its end through the pipeline; the source is started here."""
     sink = Collect()
-    source = WavSource.open(path, AudioSettings(realtime=realtime))
-    controller = Controller(model, source, Publisher([sink]), engine, make_backend=make_backend)
+    controller = Controller(source, transcriber, Publisher([sink]), settings, clock=clock,
+                            latency_window_s=3600)
     sink.controller = controller
+    source.start()
     controller.start()
     while controller.running():
-        time.sleep(0.05)
+        time.sleep(0.02)
     controller.stop()
     return sink, controller
+
+
+def run_file(transcriber: Transcriber, path: Path, settings: Settings,
+             realtime: bool = False) -> tuple[Collect, Controller]:
+    return run_source(transcriber, WavSource.open(path, realtime=realtime), settings)
 
 
 def concat(clips: list[Path], out: Path, gap_s: float = 1.5) -> Path:
@@ -65,10 +72,10 @@ def concat(clips: list[Path], out: Path, gap_s: float = 1.5) -> Path:
     return out
 
 
-class DelegatingBackend:
-    """A real backend passed through; fault injectors override accept()."""
+class DelegatingSession:
+    """A real session passed through; fault injectors override accept()."""
 
-    def __init__(self, inner: Backend) -> None:
+    def __init__(self, inner: StreamingSession) -> None:
         self._inner = inner
 
     @property
@@ -78,7 +85,7 @@ class DelegatingBackend:
     def accept(self, pcm: bytes) -> bool:
         return self._inner.accept(pcm)
 
-    def partial(self) -> str:
+    def partial(self) -> Hypothesis:
         return self._inner.partial()
 
     def result(self) -> Hypothesis:
@@ -91,34 +98,53 @@ class DelegatingBackend:
         self._inner.reset()
 
 
-class SlowBackend(DelegatingBackend):
-    """Fault injector: a real backend whose accept() sleeps while the stream is inside
-    [from_s, to_s). A CPU overload cannot be produced on cue and repeatably on a shared
-    2-core machine, so the slowness is injected around the real recognizer."""
+class WrappingTranscriber:
+    """A real transcriber whose sessions come wrapped by ``wrap`` (a fault injector)."""
 
-    def __init__(self, inner: Backend, delay_s: float, from_s: float, to_s: float) -> None:
-        super().__init__(inner)
-        self._delay_s = delay_s
-        self._window = (int(from_s * SAMPLE_RATE), int(to_s * SAMPLE_RATE))
-        self.slow_calls = 0
+    def __init__(self, inner: Transcriber, wrap: Callable[[StreamingSession], StreamingSession],
+                 name: str | None = None) -> None:
+        self._inner = inner
+        self._wrap = wrap
+        self._name = name or inner.name
+        self.made: list[StreamingSession] = []
 
-    def accept(self, pcm: bytes) -> bool:
-        if self._window[0] <= self._inner.samples_fed < self._window[1]:
-            self.slow_calls += 1
-            time.sleep(self._delay_s)
-        return self._inner.accept(pcm)
+    @property
+    def name(self) -> str:
+        return self._name
+
+    def session(self) -> StreamingSession:
+        session = self._wrap(self._inner.session())
+        self.made.append(session)
+        return session
 
 
-class StallingBackend(DelegatingBackend):
-    """Fault injector: accept() blocks while ``stalled`` is set, until ``released``. A
-    recognizer stuck inside Vosk cannot be produced on demand, so the stall is injected."""
+class Stall:
+    """Fault injector: every session made through ``wrap`` blocks in accept() while ``stalled``
+    is set, until ``released``. A recognizer stuck inside Vosk cannot be produced on demand,
+    so the stall is injected; it covers a recycled session as well as the first one."""
 
-    def __init__(self, inner: Backend) -> None:
-        super().__init__(inner)
+    def __init__(self) -> None:
         self.stalled = threading.Event()
         self.released = threading.Event()
 
+    def wrap(self, inner: StreamingSession) -> StreamingSession:
+        return _StallingSession(inner, self)
+
+
+class _StallingSession(DelegatingSession):
+    def __init__(self, inner: StreamingSession, stall: Stall) -> None:
+        super().__init__(inner)
+        self._stall = stall
+
     def accept(self, pcm: bytes) -> bool:
-        if self.stalled.is_set():
-            self.released.wait()
+        if self._stall.stalled.is_set():
+            self._stall.released.wait()
         return super().accept(pcm)
+
+
+def samples_at(seconds: float) -> int:
+    return int(seconds * SAMPLE_RATE)
+
+
+__all__ = ["Block", "Collect", "DelegatingSession", "Stall", "WrappingTranscriber", "concat",
+           "run_file", "run_source", "samples_at"]

@@ -67,7 +67,7 @@ def test_unknown_device(clean_env: dict[str, str], virtual_mic: dict[str, str]) 
 def test_unknown_model_name(clean_env: dict[str, str], ko_dev: Path) -> None:
     done = run_cli(["transcribe", "--model", "no-such-model-name", str(ko_dev / "etts_kih00023.wav")],
                    clean_env)
-    assert_one_line_error(done, mentions="does not exist")
+    assert_one_line_error(done, mentions="no model named 'no-such-model-name' is installed")
 
 
 def test_bad_option_value_is_one_line(clean_env: dict[str, str]) -> None:

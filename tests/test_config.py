@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import json
 import signal
+import tomllib
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from stt_daemon.config import ConfigError, load
-from stt_daemon.textmetrics import corpus_cer
+from stt_daemon import settings
+from stt_daemon.config import ConfigError, load, show
+from stt_daemon.settings import Settings
+from devkit.textmetrics import corpus_cer
 from tests.conftest import CLI, ROOT, run_cli, wait_for_line
 from tests.dbus_helpers import IFACE, dbus_send, private_bus, wait_for_name
 from tests.pipeline_helpers import concat
@@ -28,23 +32,24 @@ def test_precedence_command_line_then_environment_then_file_then_defaults(clean_
     path = write_config(clean_env, 'device = "from-file"\nblock_ms = 40\nlatency_budget_ms = 80\n')
     env = {**clean_env, "STT_DAEMON_BLOCK_MS": "30"}
     config = load({"latency_budget_ms": 70}, env)
-    assert config["device"] == "from-file" and config.sources["device"] == f"{path}:1"
-    assert config["block_ms"] == 30 and config.sources["block_ms"] == "$STT_DAEMON_BLOCK_MS"
-    assert config["latency_budget_ms"] == 70 and config.sources["latency_budget_ms"] == "command line"
-    assert config["output"] == "text" and config.sources["output"] == "default"
+    values = config.settings
+    assert values.device == "from-file" and config.sources["device"] == f"{path}:1"
+    assert values.block_ms == 30 and config.sources["block_ms"] == "$STT_DAEMON_BLOCK_MS"
+    assert values.latency_budget_ms == 70 and config.sources["latency_budget_ms"] == "command line"
+    assert values.output == "text" and config.sources["output"] == "default"
     shown = run_cli(["config", "show"], env)
     assert shown.returncode == 0, shown.stderr
     lines = dict(line.split(" = ", 1) for line in shown.stdout.splitlines() if " = " in line)
-    assert lines["device"] == f"from-file    # {path}:1"
-    assert lines["block_ms"] == "30    # $STT_DAEMON_BLOCK_MS"
-    assert lines["dbus"] == "True    # default"
+    assert lines["device"].split() == ['"from-file"', "#", f"{path}:1"]
+    assert lines["block_ms"].split() == ["30", "#", "$STT_DAEMON_BLOCK_MS"]
+    assert lines["dbus"].split() == ["true", "#", "default"]
 
 
 @pytest.mark.parametrize("text,line,mentions", [
     ('device = "pulse"\nblock_ms = [20\n', 2, "not valid TOML"),
     ('device = "pulse"\n\nnoise_gate = true\n', 3, "unknown key 'noise_gate'"),
-    ('block_ms = "twenty"\n', 1, "block_ms must be a int"),
-    ('dbus = 1\n', 1, "dbus must be a bool"),
+    ('block_ms = "twenty"\n', 1, "block_ms must be a whole number, not 'twenty'"),
+    ('dbus = 1\n', 1, "dbus must be true or false, not 1"),
     ('\nendpoint_silence_ms = 5\n', 2, "endpoint_silence_ms must be from 50 to 10000"),
 ])
 def test_each_bad_file_is_one_line_with_file_line_and_key(clean_env: dict[str, str], text: str, line: int,
@@ -105,8 +110,10 @@ def test_a_bad_new_config_is_refused_and_the_old_one_keeps_running(
             assert refused.returncode != 0 and "not valid TOML" in refused.stderr
             assert len(refused.stderr.strip().splitlines()) == 1
             proc.send_signal(signal.SIGHUP)
-            time.sleep(0.5)
-            out, err = proc.communicate(timeout=60)
+            assert proc.stderr is not None
+            refusal = wait_for_line(proc.stderr, "reload refused", 60)
+            out, err = proc.communicate(timeout=120)
+            err = refusal + err
         finally:
             proc.kill()
     assert proc.returncode == 0, err
@@ -117,7 +124,7 @@ def test_reload_moves_to_another_device_live(clean_env: dict[str, str], virtual_
                                              ko_dev: Path, tmp_path: Path) -> None:
     from tests.conftest import play
     from tests.dbus_helpers import SignalCollector
-    from tests.test_dbus import source_outputs
+    from devkit.servers import source_outputs
 
     path = write_config(clean_env, 'device = "pulse"\n')
     with private_bus(tmp_path) as (address, _):
@@ -136,8 +143,9 @@ def test_reload_moves_to_another_device_live(clean_env: dict[str, str], virtual_
                     for _, changed, _ in collector.of("PropertiesChanged")):
                 time.sleep(0.1)
             assert any("'default'" in c.get("Device", "") for _, c, _ in collector.of("PropertiesChanged"))
-            time.sleep(0.5)
-            assert source_outputs(virtual_mic) == baseline + 1, "the old stream was closed"
+            while source_outputs(virtual_mic) != baseline + 1:  # the old stream is closed after the hand-over
+                assert time.monotonic() < deadline, "the old stream stayed open"
+                time.sleep(0.05)
             play(ko_dev / "etts_kih00012.wav", virtual_mic)
             final = collector.wait_for("Final", 1, 15)[0]
             assert final[1], "speech on the new device is transcribed"
@@ -147,3 +155,41 @@ def test_reload_moves_to_another_device_live(clean_env: dict[str, str], virtual_
             collector.close()
     assert proc.returncode == 0, err
     assert "now listening to device" in err
+
+
+def _other_value(name: str) -> Any:
+    """A valid value for ``name`` that is not its default."""
+    spec, default = settings.spec_of(name), getattr(Settings(), name)
+    kind, _ = settings.value_type(name)
+    if kind is bool:
+        return not default
+    if spec.choices:
+        return next(c for c in spec.choices if c != default)
+    if kind is str:
+        return "from-a-layer"
+    assert spec.low is not None
+    value = int(spec.low) + (spec.step or 1) if kind is int else spec.low + 0.5
+    return value if value != default else value + (spec.step or 1)
+
+
+def test_every_setting_reaches_every_layer_from_its_one_declaration(clean_env: dict[str, str],
+                                                                     tmp_path: Path) -> None:
+    from stt_daemon.cli import cli
+
+    for name in settings.names():
+        for command in ("listen", "serve", "transcribe"):
+            options = {param.name for param in cli.commands[command].params}
+            assert (name in options) == (command in settings.spec_of(name).commands), (name, command)
+    file_keys = [n for n in settings.names() if settings.spec_of(n).in_file]
+    wanted = Settings(**{n: _other_value(n) for n in file_keys})
+    env = {**clean_env, **{settings.env_name(n): str(getattr(wanted, n)) for n in file_keys}}
+    from_env = load({}, env)
+    assert from_env.settings == wanted
+    assert all(from_env.sources[n] == f"${settings.env_name(n)}" for n in file_keys)
+    path = write_config(clean_env, show(from_env, with_sources=False))
+    from_file = load({}, clean_env)
+    assert from_file.settings == wanted and from_file.sources["block_ms"].startswith(f"{path}:")
+    shown = run_cli(["config", "show", "--toml"], clean_env)
+    assert shown.returncode == 0, shown.stderr
+    assert tomllib.loads(shown.stdout) == {n: getattr(wanted, n) for n in file_keys}
+    assert wanted.changed(Settings()).keys() == set(file_keys), "the reload diff sees every key"

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from devkit.servers import source_outputs
 from tests.conftest import CLI, ROOT, play, run_cli, wait_for_line
 from tests.dbus_helpers import (IFACE, SignalCollector, dbus_send, name_has_owner, private_bus,
                                 wait_for_name)
@@ -57,19 +58,26 @@ def test_subscribers_get_partials_then_finals_that_match_stdout(
     monitor = subprocess.Popen(["gdbus", "monitor", "--address", address, "--dest",
                                 "org.sttdaemon.SttDaemon"], text=True, stdout=subprocess.PIPE,
                                stderr=subprocess.DEVNULL)
-    time.sleep(0.5)
+    assert subscriber.stderr is not None and monitor.stdout is not None
+    wait_for_line(subscriber.stderr, "waiting for one on the session bus", 60)  # subscribed
+    wait_for_line(monitor.stdout, "org.sttdaemon.SttDaemon", 60)  # gdbus says what it watches
     daemon = start(["serve", "--stdout", "--json", "--input", str(two_utterances)], bus)
-    out, err = daemon.communicate(timeout=90)
+    out, err = daemon.communicate(timeout=180)
     assert daemon.returncode == 0, err
-    time.sleep(0.5)
-    sub_out, _ = stop(subscriber)
-    monitor.terminate()
-    mon_out = monitor.communicate(timeout=10)[0]
-    collector.close()
-
     printed = [json.loads(line) for line in out.splitlines()]
     printed_finals = [(r["utterance"], r["text"]) for r in printed if r["type"] == "final"]
     assert len(printed_finals) >= 2, printed
+    collector.wait_for("Final", len(printed_finals), 30)
+    assert subscriber.stdout is not None
+    sub_lines: list[str] = []
+    while sum('"final"' in line for line in sub_lines) < len(printed_finals):
+        line = subscriber.stdout.readline()  # partials and finals, as they arrive
+        assert line, "the subscriber ended early"
+        sub_lines.append(line)
+    sub_out = "".join(sub_lines) + stop(subscriber)[0]
+    monitor.terminate()
+    mon_out = monitor.communicate(timeout=10)[0]
+    collector.close()
 
     # The in-test GDBus collector: each utterance's partials come before its final, ids match.
     order = [(name, args[0]) for _, name, args in collector.events if name in ("Partial", "Final")]
@@ -125,18 +133,15 @@ def test_pause_resume_finalize_reset(bus: dict[str, str], virtual_mic: dict[str,
         assert dropped not in before or dropped != final[0]
         assert run_cli(["reset"], env).returncode == 0
         player.wait(timeout=30)
-        time.sleep(1.5)
+        assert run_cli(["finalize"], env).returncode == 0  # whatever is still open ends now
+        recent = dbus_send(address, f"{IFACE}.GetRecent", "uint32:100")  # every final so far, in order
+        assert recent.returncode == 0 and f"uint64 {final[0]}" in recent.stdout, recent.stderr
+        assert f"uint64 {dropped}" not in recent.stdout
         assert dropped not in [args[0] for args in collector.of("Final")]
         assert status(env)["state"] == "listening"
     finally:
         stop(daemon)
         collector.close()
-
-
-def source_outputs(pulse_env: dict[str, str]) -> int:
-    out = subprocess.run(["pactl", "list", "short", "source-outputs"], env={**os.environ, **pulse_env},
-                         capture_output=True, text=True, check=True)
-    return len(out.stdout.splitlines())
 
 
 def status(env: dict[str, str]) -> dict[str, object]:
@@ -241,19 +246,22 @@ def test_serve_without_any_bus_is_one_line(clean_env: dict[str, str], ko_dev: Pa
 def test_subscriber_follows_the_daemon_across_a_restart(bus: dict[str, str], ko_dev: Path) -> None:
     subscriber = start(["subscribe", "--json"], bus)
     try:
-        texts = []
+        assert subscriber.stdout is not None and subscriber.stderr is not None
+        logged: list[str] = []
+        wait_for_line(subscriber.stderr, "waiting for one on the session bus", 60, logged)
+        texts, received = [], []
         for clip in ("etts_kih00023.wav", "etts_kih00012.wav"):  # two daemons, one after the other
             daemon = start(["serve", "--stdout", "--fast", "--input", str(ko_dev / clip)], bus)
-            out, err = daemon.communicate(timeout=90)
+            out, err = daemon.communicate(timeout=180)
             assert daemon.returncode == 0, err
             texts.append(out.strip())
-            time.sleep(0.5)
-        sub_out, sub_err = stop(subscriber)
+            received.append(json.loads(subscriber.stdout.readline())["text"])
+            wait_for_line(subscriber.stderr, "waiting for it to come back", 30, logged)  # it saw it go
+        stop(subscriber)
     finally:
         subscriber.kill()
-    received = [json.loads(line)["text"] for line in sub_out.splitlines()]
     assert received == texts
-    assert sub_err.count("daemon connected") == 2 and "waiting for it to come back" in sub_err
+    assert "".join(logged).count("daemon connected") == 2
 
 
 def test_activation_file_names_the_bus_name() -> None:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from stt_daemon.latency import LatencyMonitor
-from stt_daemon.overload import Level, OverloadLadder
+from stt_daemon.pipeline.latency import LatencyMonitor
+from stt_daemon.pipeline.overload import Level, OverloadLadder
 
 MS = 1_000_000
 
@@ -55,10 +55,5 @@ def test_ladder_steps_up_warns_at_a_limited_rate_and_steps_back_down() -> None:
 
 def test_a_single_late_block_only_thins_partials() -> None:
     ladder = OverloadLadder(budget_ms=50)
-    ladder.update(60 * MS, 0)
-    assert ladder.level == Level.FEWER_PARTIALS
-    for _ in range(49):
-        ladder.update(1 * MS, 0)
-    assert ladder.level == Level.FEWER_PARTIALS
-    ladder.update(1 * MS, 0)
-    assert ladder.level == Level.NORMAL
+    assert ladder.update(60 * MS, 0) == Level.FEWER_PARTIALS
+    assert [ladder.update(1 * MS, 0) for _ in range(50)] == [Level.FEWER_PARTIALS] * 49 + [Level.NORMAL]

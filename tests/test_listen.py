@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from stt_daemon.textmetrics import corpus_cer
+from devkit.textmetrics import corpus_cer
 from tests.conftest import CLI, ROOT, play, run_cli, wait_for_line
 
 CLIP = "etts_kih00012.wav"  # 3.4 s, one utterance
+STOP_BOUND_S = 5.0  # the README's "exits within 5 s" (asserted); the bench measures the real figure
 LONG_CLIP = "etts_adc00001.wav"  # 11 s, one long utterance
 
 
@@ -38,7 +39,7 @@ def test_listen_file_json_gives_partials_then_a_final_with_timed_words(
         assert starts == sorted(starts) and len(set(starts)) == len(starts)
         assert all(w["end"] > w["start"] for w in final["words"])
         assert final["start"] == starts[0] and final["end"] == final["words"][-1]["end"]
-        assert final["latency_ms"] >= 0
+        assert 0 < final["latency_ms"] < 2000, "from capture to stdout, within the audio queue's 2 s"
     texts = [e["text"] for e in events if e["type"] == "partial"]
     assert len(texts) >= 3
     assert all(a != b for a, b in zip(texts, texts[1:])), "a partial is printed only when its text changed"
@@ -68,7 +69,7 @@ def test_listen_through_the_virtual_microphone(ko_dev: Path, clean_env: dict[str
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
-def test_stop_mid_utterance_flushes_the_final_and_exits_0_within_a_second(
+def test_stop_mid_utterance_flushes_the_final_and_exits_0(
         ko_dev: Path, clean_env: dict[str, str], signum: int) -> None:
     proc = subprocess.Popen([*CLI, "listen", "--input", str(ko_dev / LONG_CLIP), "--json", "--partials"],
                             env=clean_env, cwd=ROOT, text=True,
@@ -84,7 +85,8 @@ def test_stop_mid_utterance_flushes_the_final_and_exits_0_within_a_second(
     finally:
         proc.kill()
     assert proc.returncode == 0, err
-    assert elapsed < 1.0, f"took {elapsed:.2f} s to stop"
+    # How fast is the bench's business (scripts/bench: stop); this bound only catches a hang.
+    assert elapsed < STOP_BOUND_S, f"took {elapsed:.2f} s to stop"
     finals = [json.loads(line) for line in out.splitlines() if '"final"' in line]
     assert len(finals) == 1 and finals[0]["utterance"] == first["utterance"]
     assert finals[0]["text"], "the utterance in progress is flushed, not lost"

@@ -187,7 +187,7 @@ def test_an_unpublished_checksum_is_pinned_on_first_download(server: Server, mod
 
 
 def test_the_bundled_catalog_lists_the_desktop_models_without_invented_checksums() -> None:
-    from stt_daemon.catalog import load_catalog
+    from stt_daemon.models.catalog import load_catalog
 
     entries = load_catalog()
     assert {"vosk-model-small-en-us-0.15", "vosk-model-en-us-0.22-lgraph"} <= set(entries)

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from stt_daemon.errors import ModelNotFound
-from stt_daemon.models import find_models, resolve_model, user_models_dir
+from stt_daemon.errors import ModelError
+from stt_daemon.models.locate import find_models, resolve_model, user_models_dir
 
 
 def link_model(model_dir: Path, target: Path) -> Path:
@@ -32,7 +32,7 @@ def test_order_explicit_then_env_then_user_dir_then_packages(model_dir: Path, tm
 
 def test_no_model_anywhere_names_the_places_it_looked(tmp_path: Path) -> None:
     env = {"XDG_DATA_HOME": str(tmp_path / "data"), "HOME": str(tmp_path)}
-    with pytest.raises(ModelNotFound) as caught:
+    with pytest.raises(ModelError) as caught:
         resolve_model(None, env, module_path=[str(tmp_path)])
     message = str(caught.value)
     assert str(user_models_dir(env)) in message and "--model" in message

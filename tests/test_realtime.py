@@ -1,25 +1,35 @@
-"""Real-time behaviour on the real pipeline: overload, endpointing, warm-up, recycling."""
+"""Real-time behaviour on the real pipeline: overload, endpointing, warm-up, recycling.
+
+None of these depends on how fast the machine is: overload runs in simulated time
+(tests/simulated.py), and recycling waits for its build instead of racing it.
+"""
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from stt_daemon.audio import Block
+from devkit.textmetrics import corpus_cer
+from stt_daemon.asr.base import EngineOptions, StreamingSession, Transcriber
+from stt_daemon.asr.factory import load_transcriber
+from stt_daemon.audio.blocks import Block
+from stt_daemon.audio.wavfile import WavSource, read_wav_info
+from stt_daemon.control.controller import Controller
 from stt_daemon.events import Final
-from stt_daemon.models import ModelLocation, load_model
-from stt_daemon.overload import Level
-from stt_daemon.recognizer import Recognizer
-from stt_daemon.settings import EngineSettings
-from stt_daemon.textmetrics import corpus_cer
-from stt_daemon.tuning import Tuning
-from stt_daemon.vosk_backend import VoskBackend
-from tests.pipeline_helpers import SlowBackend, concat, run_file
+from stt_daemon.output.publish import Publisher
+from stt_daemon.pipeline import commands as cmd
+from stt_daemon.pipeline.overload import Level
+from stt_daemon.pipeline.utterances import UtteranceTracker
+from stt_daemon.settings import Settings
+from tests.pipeline_helpers import Collect, WrappingTranscriber, concat, run_file, run_source
+from tests.simulated import SimClock, SimulatedMic, SlowSession
 
-COLD = EngineSettings(warm_up=False)
-UNGATED = EngineSettings(warm_up=False, gate_silence=False)
+COLD = Settings(warmup=False)
+UNGATED = Settings(warmup=False, silence_gate=False)
 
 
 @pytest.fixture(scope="module")
@@ -28,83 +38,191 @@ def padded_long(ko_dev: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return concat([ko_dev / "etts_adc00001.wav"], tmp_path_factory.mktemp("rt") / "long.wav", 4.0)
 
 
-def test_overload_climbs_the_ladder_recovers_and_loses_nothing(vosk_model: Any, padded_long: Path) -> None:
-    reference, _ = run_file(vosk_model, padded_long, UNGATED)
-    slow: list[SlowBackend] = []
-
-    def make_slow() -> SlowBackend:
-        slow.append(SlowBackend(VoskBackend(vosk_model), delay_s=0.045, from_s=1.0, to_s=3.0))
-        return slow[-1]
-
-    sink, controller = run_file(vosk_model, padded_long, COLD, realtime=True, make_backend=make_slow)
-    stats = controller.stats()
-    assert controller.ladder.max_level >= Level.CATCH_UP, "the overload was detected and acted on"
-    assert controller.ladder.level == Level.NORMAL, "and it recovered afterwards"
-    assert stats["drops"] == 0 and stats["over_budget"] > 0
+def test_overload_climbs_the_ladder_recovers_and_loses_nothing(transcriber: Transcriber,
+                                                               padded_long: Path) -> None:
+    """45 ms per recognizer call from 1 s to 3 s into the stream, in simulated time."""
+    clock = SimClock()
+    reference, _ = run_source(transcriber, SimulatedMic(padded_long, SimClock()), COLD, clock=SimClock())
+    slow = WrappingTranscriber(transcriber, lambda s: SlowSession(s, clock, 45, from_s=1.0, to_s=3.0))
+    mic = SimulatedMic(padded_long, clock)
+    sink, controller = run_source(slow, mic, COLD, clock=clock)
+    ladder, stats = controller.worker.ladder, controller.stats()
+    (session,) = slow.made
+    assert isinstance(session, SlowSession)
+    assert ladder.max_level >= Level.CATCH_UP, "the overload was detected and acted on"
+    assert ladder.level == Level.NORMAL, "and it recovered afterwards"
+    assert stats["drops"] == 0 and mic.drops == 0 and stats["over_budget"] > 0
     # Catching up hands fewer, bigger blocks to Vosk than the 100 slow blocks a naive loop would.
-    assert slow[0].slow_calls < 100
-    texts = [f.text for f in sink.finals()]
-    expected = [f.text for f in reference.finals()]
-    assert len(texts) == len(expected) and corpus_cer(zip(expected, texts)) <= 0.05
+    assert 0 < session.slow_calls < 100
+    assert [f.text for f in sink.finals()] == [f.text for f in reference.finals()], \
+        "bigger blocks while catching up change nothing in what is heard"
 
 
-def _final_position_s(model: Any, path: Path) -> tuple[float, str]:
+def _final_position_s(transcriber: Transcriber, path: Path) -> tuple[float, str]:
     """Stream time (s) of the block that produced the first final, fed in 20 ms blocks."""
-    recognizer = Recognizer(VoskBackend(model))
+    tracker = UtteranceTracker(transcriber.session())
     pcm = path.read_bytes()[44:]
     for offset in range(0, len(pcm), 640):
-        events = recognizer.accept(Block(0, pcm[offset:offset + 640]))
+        events = tracker.accept(Block(0, pcm[offset:offset + 640]))
         finals = [e for e in events if isinstance(e, Final)]
         if finals:
             return (offset + 640) / 32000, finals[0].text
     raise AssertionError("no final before the end of the file")
 
 
-def test_short_endpoint_silence_gives_finals_sooner(model_dir: Path, ko_dev: Path, tmp_path: Path) -> None:
+def test_short_endpoint_silence_gives_finals_sooner(transcriber: Transcriber, model_dir: Path,
+                                                    ko_dev: Path, tmp_path: Path) -> None:
     clip = concat([ko_dev / "etts_kih00012.wav"], tmp_path / "clip.wav", 3.0)
-    location = ModelLocation(model_dir, "test")
-    default_s, default_text = _final_position_s(load_model(location), clip)
-    short_s, short_text = _final_position_s(load_model(location, Tuning(endpoint_silence_ms=200)), clip)
+    default_s, default_text = _final_position_s(transcriber, clip)
+    short = load_transcriber(model_dir, "short", EngineOptions(endpoint_silence_ms=200))
+    short_s, short_text = _final_position_s(short, clip)
     print(f"\nfinal at {default_s:.2f} s by default, {short_s:.2f} s with 200 ms")
-    assert short_s < default_s
-    assert short_text and corpus_cer([(default_text, short_text)]) <= 0.1
+    # Rule 2 waits 500 ms by default, 200 ms here; Vosk decides on 240 ms chunk boundaries.
+    assert short_s <= default_s - 0.24, "at least one decoding chunk sooner"
+    assert short_text == default_text
 
 
-def test_warm_up_does_not_shift_utterance_ids_or_times(vosk_model: Any, ko_dev: Path) -> None:
+def test_warm_up_does_not_shift_utterance_ids_or_times(transcriber: Transcriber, ko_dev: Path) -> None:
     clip = ko_dev / "etts_kih00012.wav"
-    cold, _ = run_file(vosk_model, clip, COLD)
-    warm, controller = run_file(vosk_model, clip, EngineSettings(warm_up=True))
+    cold, _ = run_file(transcriber, clip, COLD)
+    warm, _ = run_file(transcriber, clip, Settings(warmup=True))
     (c,), (w,) = cold.finals(), warm.finals()
     assert w.utterance == c.utterance == 1
+    assert w.text == c.text
     assert abs(w.start - c.start) < 0.05 and abs(w.end - c.end) < 0.05
 
 
+class HeldWavSource(WavSource):
+    """A file read flat out that holds back its audio while ``hold()`` is true, as a quiet
+    microphone would: lets a background build finish before the stream goes on, whatever
+    the machine's load."""
+
+    def __init__(self, path: Path, hold: Callable[[], bool]) -> None:
+        super().__init__(read_wav_info(path), realtime=False)
+        self._hold = hold
+
+    def read(self, timeout_s: float) -> Block | None:
+        if self._hold():
+            time.sleep(min(timeout_s, 0.01))
+            return None
+        return super().read(timeout_s)
+
+
+def _run_held(transcriber: Transcriber, path: Path, settings: Settings,
+              hold: Callable[[Controller], bool]) -> tuple[Collect, Controller]:
+    """Like run_file, with the audio held back while ``hold(controller)``."""
+    box: list[Controller] = []
+    source = HeldWavSource(path, lambda: bool(box) and hold(box[0]))
+    sink = Collect()
+    controller = Controller(source, transcriber, Publisher([sink]), settings)
+    sink.controller = controller
+    box.append(controller)
+    return sink, controller
+
+
+def _wait_until(predicate: Callable[[], bool], timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not reached"
+        time.sleep(0.01)
+
+
+def _run_to_end(controller: Controller) -> None:
+    controller.worker.source.start()
+    controller.start()
+    _wait_until(lambda: not controller.running(), 300)
+    controller.stop()
+
+
 def test_recycling_swaps_recognizers_between_utterances_without_a_seam(
-        vosk_model: Any, ko_dev: Path, tmp_path: Path) -> None:
-    names = ["etts_kih00012.wav", "etts_kih00023.wav", "etts_kih00033.wav", "etts_kih00001.wav",
-             "etts_kih00055.wav", "etts_kih00066.wav", "etts_kih00077.wav", "etts_kih00088.wav"]
+        transcriber: Transcriber, ko_dev: Path, tmp_path: Path) -> None:
+    """A recycle every 3 s of audio, each build finished before the stream goes on (the audio
+    is held meanwhile), so the swaps land at the same places however loaded the machine is.
+
+    A fresh recognizer has not adapted to the speaker yet, so it may hear a syllable
+    differently, or end an utterance at a pause the adapted one bridged; what recycling
+    must guarantee is that no audio is lost and stream time has no seam."""
+    names = ["etts_kih00012.wav", "etts_kih00023.wav", "etts_kih00033.wav", "etts_kih00001.wav"]
     joined = concat([ko_dev / n for n in names], tmp_path / "many.wav", 1.5)
-    reference, _ = run_file(vosk_model, joined, COLD)
-    recycled, controller = run_file(vosk_model, joined, EngineSettings(warm_up=False, recycle_after_s=3))
-    assert controller.recycler.recycled >= 1
-    ref_finals, finals = reference.finals(), recycled.finals()
+    reference, _ = run_file(transcriber, joined, COLD)
+    sink, controller = _run_held(transcriber, joined, Settings(warmup=False, recycle_after_s=3),
+                                 lambda c: c.worker.recycling.building)
+    _run_to_end(controller)
+    assert controller.worker.recycling.recycled >= 3, "a swap at each boundary after 3 s of audio"
+    ref_finals, finals = reference.finals(), sink.finals()
     assert [f.utterance for f in finals] == list(range(1, len(finals) + 1))
-    assert corpus_cer((a.text, b.text) for a, b in zip(ref_finals, finals)) <= 0.05
-    assert len(finals) == len(ref_finals)
+    assert len(finals) >= len(ref_finals)
     starts = [f.start for f in finals]
-    assert starts == sorted(starts), "stream time runs on across the swap"
-    # A fresh recognizer may hear a word differently; where the text agrees, so must the times.
-    same = [(a, b) for a, b in zip(ref_finals, finals) if a.text == b.text]
-    assert len(same) >= len(finals) // 2
-    for a, b in same:
-        assert abs(a.start - b.start) < 0.1 and abs(a.end - b.end) < 0.1
+    assert starts == sorted(starts), "stream time runs on across the swaps"
+    for ref in ref_finals:
+        assert any(abs(ref.start - f.start) < 0.1 for f in finals), f"utterance at {ref.start} s kept its time"
+    assert abs(finals[-1].end - ref_finals[-1].end) < 0.1, "the last word ends where it did"
+    heard = " ".join(f.text for f in finals)
+    assert corpus_cer([(" ".join(f.text for f in ref_finals), heard)]) <= 0.1, "no audio was lost"
 
 
-def test_silence_gate_skips_long_silence_and_keeps_times_exact(vosk_model: Any, ko_dev: Path,
+class GatedTranscriber:
+    """A real transcriber whose session() waits for ``gate``: decides when a background
+    build finishes, so that two builds can be made to finish in the wrong order."""
+
+    def __init__(self, inner: Transcriber, name: str) -> None:
+        self._inner = inner
+        self._name = name
+        self.gate = threading.Event()
+        self.gate.set()
+        self.built = 0
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    def session(self) -> StreamingSession:
+        self.gate.wait()
+        self.built += 1
+        return self._inner.session()
+
+
+def test_a_reload_during_a_recycle_build_never_swaps_in_the_older_build(
+        transcriber: Transcriber, ko_dev: Path, tmp_path: Path) -> None:
+    """The old code let a reload replace the recycler's state under the worker (the worker
+    died on swap_backend(None)) and let a late build from an old model win. Here the
+    recycle build of model A is held while a reload asks for model B; B finishes first,
+    then A: the worker must serve B and drop A."""
+    clips = concat([ko_dev / "etts_kih00012.wav", ko_dev / "etts_kih00023.wav"], tmp_path / "two.wav", 1.5)
+    old, new = GatedTranscriber(transcriber, "model-a"), GatedTranscriber(transcriber, "model-b")
+    # Audio waits while the recycle build of A is in flight and until the test has seen B swapped in.
+    sink, controller = _run_held(transcriber=old, path=clips, settings=Settings(warmup=False, recycle_after_s=1),
+                                 hold=lambda c: c.worker.recycling.building or c.worker.recycling.stale == 0
+                                 and c.worker.recycling.recycled == 1)
+    names: list[str] = []
+    controller.add_listener(lambda name, value: names.append(value) if name == "Model" else None)
+    worker = controller.worker
+    old.gate.clear()
+    worker.source.start()
+    controller.start()
+    _wait_until(lambda: worker.recycling.building)  # the first clip made a recycle of A due
+    new.gate.clear()
+    controller.use_transcriber(new)  # the reload: a newer build than the recycle's
+    new.gate.set()
+    _wait_until(lambda: bool(names))  # the Model notice comes once the swap is done
+    assert names == ["model-b"] and worker.model_name == "model-b" and worker.recycling.recycled == 1
+    old.gate.set()  # the older build finishes last
+    _wait_until(lambda: worker.recycling.stale == 1)
+    _wait_until(lambda: not controller.running(), 300)
+    controller.stop()
+    assert worker.failed is None, "the worker survived"
+    assert worker.model_name == "model-b" and worker.recycling.recycled >= 1
+    assert old.built == 2 and worker.recycling.stale == 1, "the first session and the dropped build"
+    texts = [f.text for f in sink.finals()]
+    assert len(texts) == 2 and all(texts), "both utterances were transcribed"
+    assert isinstance(worker.submit(cmd.Finalize()), cmd.Finalize)
+
+
+def test_silence_gate_skips_long_silence_and_keeps_times_exact(transcriber: Transcriber, ko_dev: Path,
                                                                 tmp_path: Path) -> None:
     joined = concat([ko_dev / "etts_kih00012.wav", ko_dev / "etts_kih00023.wav"], tmp_path / "gap.wav", 6.0)
-    reference, _ = run_file(vosk_model, joined, UNGATED)
-    gated, controller = run_file(vosk_model, joined, COLD)
+    reference, _ = run_file(transcriber, joined, UNGATED)
+    gated, controller = run_file(transcriber, joined, COLD)
     assert controller.stats()["gated_blocks"] > 300, "most of two 6 s silences never reached Vosk"
     ref, got = reference.finals(), gated.finals()
     assert [f.text for f in got] == [f.text for f in ref]
@@ -112,12 +230,12 @@ def test_silence_gate_skips_long_silence_and_keeps_times_exact(vosk_model: Any, 
         assert abs(a.start - b.start) < 0.05 and abs(a.end - b.end) < 0.05
 
 
-def test_energy_endpointer_ends_utterances_soon_after_speech(vosk_model: Any, ko_dev: Path,
+def test_energy_endpointer_ends_utterances_soon_after_speech(transcriber: Transcriber, ko_dev: Path,
                                                              tmp_path: Path) -> None:
     clip = concat([ko_dev / "etts_kih00023.wav"], tmp_path / "clip.wav", 3.0)
     speech_end_s = (ko_dev / "etts_kih00023.wav").stat().st_size / 32000  # an upper bound
-    default, _ = run_file(vosk_model, clip, COLD)
-    short, _ = run_file(vosk_model, clip, EngineSettings(warm_up=False, endpoint_silence_ms=300))
+    default, _ = run_file(transcriber, clip, COLD)
+    short, _ = run_file(transcriber, clip, Settings(warmup=False, endpoint_silence_ms=300))
     default_at, short_at = default.final_positions_s()[-1], short.final_positions_s()[-1]
     print(f"\nfinal at {default_at:.2f} s by default, {short_at:.2f} s with a 300 ms endpoint")
     assert short_at < default_at

@@ -15,14 +15,14 @@ from typing import Any
 
 import pytest
 
-from stt_daemon.controller import Controller
-from stt_daemon.publish import Publisher
-from stt_daemon.sdnotify import Notifier, Watchdog
-from stt_daemon.settings import AudioSettings, EngineSettings
-from stt_daemon.vosk_backend import VoskBackend
-from stt_daemon.wavfile import WavSource
+from stt_daemon.asr.base import Transcriber
+from stt_daemon.audio.wavfile import WavSource
+from stt_daemon.control.controller import Controller
+from stt_daemon.output.publish import Publisher
+from stt_daemon.service.sdnotify import Notifier, Watchdog
+from stt_daemon.settings import Settings
 from tests.conftest import CLI, ROOT, run_cli
-from tests.pipeline_helpers import StallingBackend
+from tests.pipeline_helpers import Stall, WrappingTranscriber
 from tests.dbus_helpers import name_has_owner, private_bus
 
 
@@ -53,6 +53,12 @@ class NotifySocket:
 
     def lines(self, prefix: str) -> list[str]:
         return [m for _, m in self.messages if m.startswith(prefix)]
+
+    def wait_for_count(self, line: str, count: int, timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        while len(self.lines(line)) < count:
+            assert time.monotonic() < deadline, f"fewer than {count} {line!r} in {timeout_s} s"
+            time.sleep(0.02)
 
     def wait_for(self, line: str, timeout_s: float) -> None:
         deadline = time.monotonic() + timeout_s
@@ -118,8 +124,8 @@ def test_sd_notify_ready_after_the_bus_name_watchdog_and_stopping(
         proc = subprocess.Popen([*CLI, "serve", "--input", str(ko_dev / "etts_adc00001.wav")], env=env,
                                 cwd=ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         try:
-            notify_socket.wait_for("READY=1", 60)
-            time.sleep(1.5)
+            notify_socket.wait_for("READY=1", 120)
+            notify_socket.wait_for_count("WATCHDOG=1", 4, 30)  # every 0.2 s while the worker moves
             proc.send_signal(signal.SIGTERM)
             _, err = proc.communicate(timeout=10)
         finally:
@@ -128,30 +134,31 @@ def test_sd_notify_ready_after_the_bus_name_watchdog_and_stopping(
     assert owned_at_ready == [True], "READY=1 only once the bus name is owned"
     statuses = notify_socket.lines("STATUS=")
     assert statuses[0].startswith("STATUS=loading model") and any("listening to" in s for s in statuses)
-    assert len(notify_socket.lines("WATCHDOG=1")) >= 4  # every 0.2 s for 1.5 s
     assert notify_socket.lines("STOPPING=1")
     order = [m for _, m in notify_socket.messages if m in ("READY=1", "STOPPING=1")]
     assert order == ["READY=1", "STOPPING=1"]
 
 
-def test_watchdog_pings_stop_when_the_worker_hangs(notify_socket: NotifySocket, vosk_model: Any,
+def test_watchdog_pings_stop_when_the_worker_hangs(notify_socket: NotifySocket, transcriber: Transcriber,
                                                    ko_dev: Path) -> None:
-    backend = StallingBackend(VoskBackend(vosk_model))
-    source = WavSource.open(ko_dev / "etts_adc00001.wav", AudioSettings(realtime=True))
-    controller = Controller(vosk_model, source, Publisher(), EngineSettings(warm_up=False),
-                            make_backend=lambda: backend)
+    backend = Stall()
+    stalling = WrappingTranscriber(transcriber, backend.wrap)
+    source = WavSource.open(ko_dev / "etts_adc00001.wav", realtime=True)
+    controller = Controller(source, stalling, Publisher(), Settings(warmup=False))
+    source.start()
     notifier = Notifier({"NOTIFY_SOCKET": str(notify_socket.path), "WATCHDOG_USEC": "200000"})
     watchdog = Watchdog(notifier, controller.healthy, notifier.watchdog_interval_s or 0)
     controller.start()
     watchdog.start()
     try:
-        time.sleep(1.0)
-        healthy_pings = len(notify_socket.lines("WATCHDOG=1"))
-        assert healthy_pings >= 5
+        notify_socket.wait_for_count("WATCHDOG=1", 5, 30)
         backend.stalled.set()
-        time.sleep(2.5)  # the worker is stuck; healthy() gives up after 2 s without progress
+        deadline = time.monotonic() + 60
+        while watchdog.missed == 0:  # healthy() gives up after 2 s without progress
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
         stuck_at = len(notify_socket.lines("WATCHDOG=1"))
-        time.sleep(1.5)
+        time.sleep(1.5)  # still stuck: the stall lasts until the test releases it
         assert len(notify_socket.lines("WATCHDOG=1")) == stuck_at, "no pings while the worker hangs"
         assert watchdog.missed >= 5
     finally:

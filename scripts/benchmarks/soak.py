@@ -21,13 +21,15 @@ from pathlib import Path
 from typing import Any
 
 from scripts.benchmarks.common import KO_DEV
-from stt_daemon.controller import Controller
+from stt_daemon.asr.base import EngineOptions, Transcriber
+from stt_daemon.asr.factory import load_transcriber
+from stt_daemon.audio.wavfile import WavSource
+from stt_daemon.control.controller import Controller
 from stt_daemon.events import Event, Final
-from stt_daemon.models import find_models, load_model
-from stt_daemon.publish import Publisher
-from stt_daemon.recycle import rss_mb
-from stt_daemon.settings import AudioSettings, EngineSettings
-from stt_daemon.wavfile import WavSource
+from stt_daemon.models.locate import find_models
+from stt_daemon.output.publish import Publisher
+from stt_daemon.pipeline.recycle import rss_mb
+from stt_daemon.settings import Settings
 
 # Short single sentences that Vosk closes with exactly one final each (checked one by one:
 # kih00066, 00077 and 00088 hold a pause that Vosk sometimes splits, so they are left out).
@@ -43,7 +45,7 @@ class _Count:
     def __init__(self) -> None:
         self.finals = 0
 
-    def publish(self, event: Event, latency_ms: float) -> None:
+    def publish(self, event: Event) -> None:
         if isinstance(event, Final) and event.text:
             self.finals += 1
 
@@ -62,29 +64,35 @@ def _looped_audio(folder: Path, minutes: float) -> tuple[Path, int]:
     return looped, repeats
 
 
-def _finals_in(model: Any, audio: Path) -> int:
-    count = _Count()
-    controller = Controller(model, WavSource.open(audio, AudioSettings(realtime=False)), Publisher([count]),
-                            EngineSettings(warm_up=False))
+def _run(model: Transcriber, audio: Path, settings: Settings, count: _Count) -> Controller:
+    source = WavSource.open(audio, realtime=False)
+    controller = Controller(source, model, Publisher([count]), settings)
+    source.start()
     controller.start()
+    return controller
+
+
+def _finals_in(model: Transcriber, audio: Path) -> int:
+    count = _Count()
+    controller = _run(model, audio, Settings(warmup=False), count)
     while controller.running():
         time.sleep(0.05)
     controller.stop()
     return count.finals
 
 
-def run(minutes: float, model: Any = None) -> dict[str, Any]:
-    model = model if model is not None else load_model(find_models()[0])
+def run(minutes: float, model: Transcriber | None = None) -> dict[str, Any]:
+    if model is None:
+        location = find_models()[0]
+        model = load_transcriber(location.path, location.name, EngineOptions())
     with tempfile.TemporaryDirectory() as folder:
         audio, repeats = _looped_audio(Path(folder), minutes)
         utterances = repeats * _finals_in(model, Path(folder) / "unit.wav")  # some clips hold a pause
         fds_before, threads_before = len(os.listdir("/proc/self/fd")), threading.active_count()
         count = _Count()
-        controller = Controller(model, WavSource.open(audio, AudioSettings(realtime=False)), Publisher([count]),
-                                EngineSettings())
         samples: list[tuple[float, float]] = []
         t0 = time.monotonic()
-        controller.start()
+        controller = _run(model, audio, Settings(), count)
         while controller.running():
             samples.append((time.monotonic() - t0, rss_mb()))
             time.sleep(0.5)
@@ -96,7 +104,7 @@ def run(minutes: float, model: Any = None) -> dict[str, Any]:
     end = [rss for when, rss in samples if when >= wall_s * 0.9] or [samples[-1][1]]
     baseline, final = sorted(warm)[len(warm) // 2], max(end)
     return {"audio_minutes": round(minutes, 1), "wall_s": round(wall_s, 1), "utterances": utterances,
-            "finals": count.finals, "recycled": controller.recycler.recycled, "rss_after_warmup_mb": round(baseline, 1), "rss_end_mb": round(final, 1),
+            "finals": count.finals, "recycled": controller.worker.recycling.recycled, "rss_after_warmup_mb": round(baseline, 1), "rss_end_mb": round(final, 1),
             "rss_growth_percent": round(100 * (final - baseline) / baseline, 2),
             "fds": [fds_before, fds_after], "threads": [threads_before, threads_after]}
 

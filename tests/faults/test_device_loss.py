@@ -12,10 +12,14 @@ from pathlib import Path
 
 import pytest
 
+from devkit.servers import source_outputs
 from tests.conftest import CLI, ROOT
-from tests.dbus_helpers import SignalCollector, private_bus, wait_for_name
+from tests.dbus_helpers import IFACE, SignalCollector, dbus_send, private_bus, wait_for_name
 
 SCRIPT = str(ROOT / "scripts" / "virtual-mic")
+# Listening again within this long after the sound server answers: the backoff tries at least
+# every second, and reopening PortAudio takes a moment more on a busy machine. The README states it.
+RESUME_BOUND_S = 3.0
 
 
 class Mic:
@@ -91,12 +95,12 @@ def test_mic_disappears_mid_utterance_and_comes_back(mic: Mic, tmp_path: Path, c
         final = collector.wait_for("Final", 1, 5)[0]
         assert final[0] == partial[0] and final[1], "the utterance in progress became a final"
         wait_state(collector, "waiting-for-device", 5, after=unplugged)
-        time.sleep(1.0)
-        plugged_at = time.monotonic()  # the server starts now; plug() then waits until it is prompt
-        mic.plug()
-        back_at = wait_state(collector, "listening", 10, after=plugged_at)
-        print(f"\nresumed {back_at - plugged_at:.2f} s after the sound server was started again")
-        assert back_at - plugged_at <= 2.0, f"took {back_at - plugged_at:.2f} s to resume"
+        time.sleep(1.0)  # away for a while
+        mic.plug()  # returns once the new server answers promptly
+        plugged_at = time.monotonic()
+        back_at = wait_state(collector, "listening", 30, after=unplugged)
+        print(f"\nresumed {back_at - plugged_at:.2f} s after the sound server answered again")
+        assert back_at - plugged_at <= RESUME_BOUND_S, f"took {back_at - plugged_at:.2f} s to resume"
         mic.play(ko_dev / "etts_kih00012.wav").wait(30)
         finals = collector.wait_for("Final", 2, 15)
         assert finals[1][1] and finals[1][0] > final[0]
@@ -106,12 +110,34 @@ def test_no_device_at_start_waits_instead_of_crash_looping(mic: Mic, tmp_path: P
                                                           clean_env: dict[str, str], ko_dev: Path) -> None:
     with serving(mic, tmp_path, clean_env, "pulse") as (address, collector):  # ready, on the bus, deaf
         assert "waiting-for-device" in state_property(address)
-        time.sleep(2)
-        plugged_at = time.monotonic()
+        time.sleep(2)  # no device for a while: it keeps waiting, with a backoff
         mic.plug()
-        back_at = wait_state(collector, "listening", 10, after=plugged_at)
-        print(f"\nlistening {back_at - plugged_at:.2f} s after the first sound server started")
-        assert back_at - plugged_at <= 2.0
+        plugged_at = time.monotonic()
+        back_at = wait_state(collector, "listening", 30)
+        print(f"\nlistening {back_at - plugged_at:.2f} s after the first sound server answered")
+        assert back_at - plugged_at <= RESUME_BOUND_S
+        mic.play(ko_dev / "etts_kih00012.wav").wait(30)
+        assert collector.wait_for("Final", 1, 15)[0][1]
+
+
+def test_pause_while_waiting_for_the_device_then_resume_once_it_is_back(
+        mic: Mic, tmp_path: Path, clean_env: dict[str, str], ko_dev: Path) -> None:
+    """The old supervisor retried only in waiting-for-device: a Pause there, then the device,
+    then Resume failed with "no audio input device found" and stayed paused."""
+    with serving(mic, tmp_path, clean_env, "pulse") as (address, collector):
+        assert "waiting-for-device" in state_property(address)
+        assert dbus_send(address, f"{IFACE}.Pause").returncode == 0
+        assert "paused" in state_property(address)
+        mic.plug()
+        baseline = source_outputs(mic.env)  # the virtual mic's own remap records from its sink
+        time.sleep(1.5)  # the device is back, but the user asked for quiet: nothing opens it
+        assert "paused" in state_property(address)
+        assert source_outputs(mic.env) == baseline, "the daemon does not record while paused"
+        resumed_at = time.monotonic()
+        resumed = dbus_send(address, f"{IFACE}.Resume")
+        assert resumed.returncode == 0, resumed.stderr
+        wait_state(collector, "listening", 10, after=resumed_at)
+        assert source_outputs(mic.env) == baseline + 1, "the daemon's stream is open again"
         mic.play(ko_dev / "etts_kih00012.wav").wait(30)
         assert collector.wait_for("Final", 1, 15)[0][1]
 

@@ -9,42 +9,48 @@ import shutil
 import signal
 import struct
 import subprocess
+import tempfile
 import threading
 import time
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from scripts.benchmarks.common import run_measuring_peak_rss
-from stt_daemon.controller import Controller
-from stt_daemon.publish import Publisher
-from stt_daemon.sdnotify import Notifier, Watchdog
-from stt_daemon.settings import AudioSettings, EngineSettings
-from stt_daemon.vosk_backend import VoskBackend
-from stt_daemon.wavfile import WavSource
+from devkit.procs import run_measuring_peak_rss
+from stt_daemon.asr.base import Transcriber
+from stt_daemon.audio.wavfile import WavSource
+from stt_daemon.control.controller import Controller
+from stt_daemon.output.publish import Publisher
+from stt_daemon.service.sdnotify import Notifier, Watchdog
+from stt_daemon.settings import Settings
 from tests.conftest import CLI, ROOT, run_cli, wait_for_line
 from tests.dbus_helpers import IFACE, SignalCollector, dbus_send, private_bus, wait_for_name
-from tests.pipeline_helpers import Collect, StallingBackend, concat
+from tests.pipeline_helpers import Collect, Stall, WrappingTranscriber, concat
 
 LONG = "etts_adc00001.wav"
+STOP_BOUND_S = 5.0  # as in test_listen: a hang guard; the bench measures the real figure
 
 
 def test_stalled_recognizer_bounded_queue_counted_drops_watchdog_silent_no_deadlock(
-        vosk_model: Any, ko_dev: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+        transcriber: Transcriber, ko_dev: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Each phase waits for what it needs (a ping, the worker counted as stuck, a drop), so
+    the test does not depend on how fast the machine is."""
     clip = concat([ko_dev / LONG], tmp_path / "long.wav", 2.0)
-    backend = StallingBackend(VoskBackend(vosk_model))
+    backend = Stall()
+    stalling = WrappingTranscriber(transcriber, backend.wrap)
     sink = Collect()
-    source = WavSource.open(clip, AudioSettings(realtime=True, queue_ms=1000))
-    controller = Controller(vosk_model, source, Publisher([sink]), EngineSettings(warm_up=False),
-                            make_backend=lambda: backend)
+    source = WavSource.open(clip, realtime=True, queue_ms=1000)
+    controller = Controller(source, stalling, Publisher([sink]), Settings(warmup=False))
     sink.controller = controller
-    sock_path = tmp_path / "notify"
+    source.start()
     import socket
+
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    sock.bind(str(sock_path))
+    sock.bind(str(tmp_path / "notify"))
     sock.settimeout(0.05)
-    notifier = Notifier({"NOTIFY_SOCKET": str(sock_path), "WATCHDOG_USEC": "200000"})
+    notifier = Notifier({"NOTIFY_SOCKET": str(tmp_path / "notify"), "WATCHDOG_USEC": "200000"})
     watchdog = Watchdog(notifier, controller.healthy, 0.2)
     caplog.set_level(logging.WARNING)
     controller.start()
@@ -59,19 +65,23 @@ def test_stalled_recognizer_bounded_queue_counted_drops_watchdog_silent_no_deadl
                 pass
         return n
 
+    def until(condition: Callable[[], bool], what: str) -> None:
+        deadline = time.monotonic() + 60
+        while not condition():
+            assert time.monotonic() < deadline, f"not {what} within 60 s: {controller.stats()}"
+            time.sleep(0.02)
+
     try:
-        time.sleep(1.0)
-        backend.stalled.set()  # 3.5 s stuck: more than the 1 s queue holds
-        time.sleep(2.5)
-        pings(0.1)  # drain what was sent before the worker counted as stuck (2 s)
-        assert pings(1.0) == 0, "the watchdog goes quiet while the worker is stuck"
-        depth = source.stats().queue_depth
-        assert depth <= 50, "the queue stays bounded"
+        until(lambda: pings(0.1) > 0, "pinging")
+        backend.stalled.set()  # stuck for as long as the test wants: longer than the 1 s queue
+        until(lambda: watchdog.missed > 0, "counted as stuck")
+        until(lambda: source.stats().drops > 0, "dropping")
+        pings(0.1)  # drain what was sent before the worker counted as stuck
+        assert pings(1.0) == 0, "the watchdog stays quiet while the worker is stuck"
         backend.stalled.clear()
         backend.released.set()
-        assert pings(1.0) > 0, "and pings again once it moves"
-        while controller.running():
-            time.sleep(0.05)
+        until(lambda: pings(0.1) > 0, "pinging again once it moves")
+        until(lambda: not controller.running(), "at the end of the file")
     finally:
         backend.released.set()
         watchdog.stop()
@@ -79,8 +89,10 @@ def test_stalled_recognizer_bounded_queue_counted_drops_watchdog_silent_no_deadl
         notifier.close()
         sock.close()
     stats = controller.stats()
-    assert stats["drops"] > 0, "audio beyond the queue was dropped and counted"
-    assert any("dropped" in r.getMessage() for r in caplog.records), "and reported"
+    produced = -(-((clip.stat().st_size - 44) // 2) // 320)  # 20 ms blocks the reader produced
+    assert stats["drops"] > 0, "audio beyond the queue was dropped"
+    assert stats["blocks"] + stats["drops"] == produced, "every block was decoded or counted as dropped"
+    assert any("dropped" in r.getMessage() for r in caplog.records), "and the drops were reported"
     assert sink.finals() and sink.finals()[-1].text, "it carried on to a final: no deadlock"
 
 
@@ -96,11 +108,11 @@ def test_sigterm_mid_utterance_flushes_to_stdout_and_dbus_and_a_second_signal_is
         first = json.loads(wait_for_line(proc.stdout, '"partial"', 60))
         sent = time.monotonic()
         proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=10)
+        out, err = proc.communicate(timeout=30)
         elapsed = time.monotonic() - sent
-        time.sleep(0.3)
+        collector.wait_for("Final", 1, 10)
         collector.close()
-        assert proc.returncode == 0 and elapsed < 1.0, (elapsed, err)
+        assert proc.returncode == 0 and elapsed < STOP_BOUND_S, (elapsed, err)
         final = [json.loads(line) for line in out.splitlines() if '"final"' in line]
         assert final and final[0]["utterance"] == first["utterance"] and final[0]["text"]
         assert [(f[0], f[1]) for f in collector.of("Final")] == [(final[0]["utterance"], final[0]["text"])]
@@ -111,10 +123,9 @@ def test_sigterm_mid_utterance_flushes_to_stdout_and_dbus_and_a_second_signal_is
         # Two of the same signal pending at once are one to Python; two kinds are two.
         twice.send_signal(signal.SIGINT)
         twice.send_signal(signal.SIGTERM)
-        started = time.monotonic()
-        twice.communicate(timeout=10)
+        twice.communicate(timeout=30)
+        # 128 + signal: the second one left from its handler at once, skipping the clean stop.
         assert twice.returncode in (128 + signal.SIGINT, 128 + signal.SIGTERM), twice.returncode
-        assert time.monotonic() - started < 1.0
 
 
 def test_bad_model_inputs_are_one_line_errors(model_dir: Path, tmp_path: Path, clean_env: dict[str, str],
@@ -141,13 +152,17 @@ def test_bad_model_inputs_are_one_line_errors(model_dir: Path, tmp_path: Path, c
         (["transcribe", "--model", str(narrow), clip], [], "8000 Hz model"),
         (["transcribe", "--model", str(locked), clip], as_nobody, "not readable"),
     ]
+    nobody_home = Path(tempfile.mkdtemp(prefix="stt-nobody-"))  # under /tmp, where nobody can reach it
+    nobody_home.chmod(0o777)
     for args, prefix, mentions in cases:
-        env = {**clean_env, "HOME": "/tmp"} if prefix else clean_env
+        env = {**clean_env, "HOME": str(nobody_home), "XDG_CONFIG_HOME": str(nobody_home),
+               "XDG_DATA_HOME": str(nobody_home)} if prefix else clean_env
         done = subprocess.run([*prefix, *CLI, *args], env=env, cwd=ROOT, capture_output=True, text=True,
                               timeout=60)
         lines = done.stderr.strip().splitlines()
         assert done.returncode == 3 and len(lines) == 1 and mentions in lines[0], done.stderr
     locked.chmod(0o755)
+    shutil.rmtree(nobody_home)
 
 
 @pytest.mark.parametrize("make,mentions", [
@@ -183,7 +198,7 @@ def test_a_two_hour_file_streams_in_bounded_memory(ko_dev: Path, tmp_path: Path,
     _, short_peak, short = run_measuring_peak_rss([*listen, str(ko_dev / "etts_kih00012.wav")], clean_env)
     _, long_peak, long = run_measuring_peak_rss([*listen, str(path)], clean_env)
     assert short.returncode == 0 and long.returncode == 0, long.stderr
-    from stt_daemon.textmetrics import corpus_cer
+    from devkit.textmetrics import corpus_cer
 
     finals = long.stdout.strip().splitlines()
     assert len(finals) == 2 and finals[0] == short.stdout.strip()
@@ -201,36 +216,21 @@ def test_a_closed_pipe_ends_cleanly(ko_dev: Path, tmp_path: Path, clean_env: dic
     assert len(done.stdout.splitlines()) == 1 and "Traceback" not in done.stderr and "Exception" not in done.stderr
 
 
-def _socket_inodes(pid: int) -> set[str]:
-    inodes = set()
-    for fd in Path(f"/proc/{pid}/fd").iterdir():
-        try:
-            target = os.readlink(fd)
-        except OSError:
-            continue
-        if target.startswith("socket:["):
-            inodes.add(target[8:-1])
-    return inodes
-
-
-def test_no_network_socket_and_no_transcript_in_the_logs(ko_dev: Path, tmp_path: Path,
-                                                         clean_env: dict[str, str]) -> None:
+def test_no_ip_socket_ever_and_no_transcript_in_the_logs(ko_dev: Path, tmp_path: Path,
+                                                          clean_env: dict[str, str]) -> None:
+    """Every socket() the serving process and its threads make, from exec to exit, under strace."""
+    trace = tmp_path / "sockets.txt"
     with private_bus(tmp_path) as (address, _):
         env = {**clean_env, "DBUS_SESSION_BUS_ADDRESS": address}
-        proc = subprocess.Popen([*CLI, "serve", "--stdout", "--input", str(ko_dev / LONG)], env=env, cwd=ROOT,
+        proc = subprocess.Popen(["strace", "-f", "--seccomp-bpf", "-e", "trace=socket", "-o", str(trace),
+                                 *CLI, "serve", "--stdout", "--input", str(ko_dev / LONG)], env=env, cwd=ROOT,
                                 text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        wait_for_name(address, proc=proc)
-        seen: set[str] = set()
-        for _ in range(10):
-            seen |= _socket_inodes(proc.pid)
-            time.sleep(0.2)
-        inet = set()
-        for table in ("tcp", "tcp6", "udp", "udp6", "raw", "raw6"):
-            for line in Path(f"/proc/{proc.pid}/net/{table}").read_text().splitlines()[1:]:
-                inet.add(line.split()[9])
-        out, err = proc.communicate(timeout=60)
-    assert seen, "it does have (unix) sockets: D-Bus"
-    assert not seen & inet, "none of them is an IP socket"
+        out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    calls = [line for line in trace.read_text().splitlines() if "socket(" in line]
+    assert any("AF_UNIX" in call for call in calls), "it does have sockets: the session bus"
+    families = {call.split("socket(", 1)[1].split(",", 1)[0] for call in calls}
+    assert families <= {"AF_UNIX", "AF_NETLINK"}, families
     text = out.strip()
     assert text
     for word in text.split():
@@ -250,13 +250,15 @@ def test_hostile_dbus_calls_do_not_grow_memory(ko_dev: Path, tmp_path: Path, cle
         def rss() -> int:
             return int(Path(f"/proc/{proc.pid}/status").read_text().split("VmRSS:")[1].split()[0])
 
+        assert dbus_send(address, f"{IFACE}.Pause").returncode == 0  # Vosk's own growth stays out of it
         for args in calls * 4:
             dbus_send(address, *args)
         before = rss()
         for args in calls * 20:
             dbus_send(address, *args)
         after = rss()
-        out, err = proc.communicate(timeout=60)
+        assert dbus_send(address, f"{IFACE}.Resume").returncode == 0
+        out, err = proc.communicate(timeout=120)
     assert proc.returncode == 0 and out.strip(), err
     assert after - before < 5 * 1024, f"RSS grew by {(after - before) / 1024:.1f} MB over 100 calls"
 

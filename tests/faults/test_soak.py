@@ -4,13 +4,13 @@ ten to warm up (Vosk's feature-pipeline cycle) and five to watch. The hour-long 
 
 from __future__ import annotations
 
-from typing import Any
+from stt_daemon.asr.base import Transcriber
 
 from scripts.benchmarks.soak import run
 
 
-def test_fifteen_minutes_of_speech_leak_nothing(vosk_model: Any) -> None:
-    report = run(15, vosk_model)
+def test_fifteen_minutes_of_speech_leak_nothing(transcriber: Transcriber) -> None:
+    report = run(15, transcriber)
     print(f"\nsoak: {report}")
     assert report["finals"] == report["utterances"], "one final per utterance, none lost"
     assert report["rss_growth_percent"] < 5.0

@@ -1,0 +1,1 @@
+"""Development-only support shared by the tests and the benchmarks; not part of the package."""

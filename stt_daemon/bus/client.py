@@ -1,0 +1,100 @@
+"""Clients of a running daemon: the subscriber and the thin method callers.
+
+The subscriber matches signals by the well-known name, so it keeps working
+when the daemon restarts under a new unique name.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from stt_daemon.bus.connection import connect_session_bus
+from stt_daemon.bus.names import BUS_NAME, INTERFACE, OBJECT_PATH
+from stt_daemon.errors import BusError
+from stt_daemon.events import Event, Final, Partial, Word
+
+_LOGGER = logging.getLogger(__name__)
+
+
+def _no_daemon() -> BusError:
+    return BusError("no stt-daemon is running on the session bus; start one with 'stt-daemon serve' "
+                    "or 'systemctl --user start stt-daemon'")
+
+
+def _proxy(bus: Any) -> Any:
+    from gi.repository import GLib
+
+    if not bus.dbus.NameHasOwner(BUS_NAME):
+        raise _no_daemon()
+    try:
+        return bus.get(BUS_NAME, OBJECT_PATH)
+    except GLib.Error:
+        raise _no_daemon() from None
+
+
+def call(method: str, *args: Any) -> Any:
+    """Call one API method; D-Bus errors come back as one-line BusErrors."""
+    from gi.repository import GLib
+
+    proxy = _proxy(connect_session_bus())
+    try:
+        return getattr(proxy[INTERFACE], method)(*args)
+    except GLib.Error as exc:
+        message = exc.message.split(": ", 1)[-1] if exc.message else str(exc)
+        raise BusError(f"{method} failed: {message.splitlines()[0]}") from None
+
+
+def status() -> dict[str, Any]:
+    from gi.repository import GLib
+
+    proxy = _proxy(connect_session_bus())
+    iface = proxy[INTERFACE]
+    info: dict[str, Any] = {"state": iface.State, "device": iface.Device, "model": iface.Model,
+                            "last_error": iface.LastError, "api_version": iface.ApiVersion}
+    try:
+        info.update(iface.GetStats())
+    except GLib.Error:  # a daemon that could not start has no figures
+        pass
+    return info
+
+
+def event_from_signal(name: str, params: tuple[Any, ...]) -> Event | None:
+    if name == "Partial":
+        return Partial(int(params[0]), str(params[1]), str(params[1]), 0)
+    if name == "Final":
+        utterance, text, start, end, words = params
+        return Final(int(utterance), str(text), str(text), float(start), float(end),
+                     tuple(Word(str(w), float(s), float(e), float(c)) for w, s, e, c in words), 0)
+    return None
+
+
+class Subscription:
+    """Delivers the daemon's Partial and Final signals, and tells when it comes and goes.
+
+    ``on_presence`` is first called once the bus has answered whether the daemon is there;
+    the signal match rules were sent before that question, so from then on no signal is missed.
+    """
+
+    def __init__(self, on_event: Callable[[Event], None],
+                 on_presence: Callable[[bool], None] = lambda present: None) -> None:
+        self.bus = connect_session_bus()
+
+        def fired(sender: str, obj: str, iface: str, signal: str, params: tuple[Any, ...]) -> None:
+            event = event_from_signal(signal, params)
+            if event is not None:
+                on_event(event)
+
+        self._handles = [
+            self.bus.subscribe(sender=BUS_NAME, iface=INTERFACE, signal=name, object=OBJECT_PATH,
+                               signal_fired=fired)
+            for name in ("Partial", "Final")
+        ]
+        self._handles.append(self.bus.watch_name(
+            BUS_NAME, name_appeared=lambda owner: on_presence(True),
+            name_vanished=lambda: on_presence(False)))
+
+    def close(self) -> None:
+        for handle in self._handles:
+            handle.__exit__(None, None, None)

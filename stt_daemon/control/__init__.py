@@ -1,0 +1,1 @@
+"""Control: the controller (the one way into the worker), the daemon's start-up order, reloads."""

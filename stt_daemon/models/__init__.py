@@ -1,0 +1,1 @@
+"""Where models are: resolution order, the catalog, verified downloads, the user's store."""

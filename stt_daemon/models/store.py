@@ -1,0 +1,123 @@
+"""Installed models in the user data dir: download, import, list, remove.
+
+An archive is checked entry by entry (no absolute paths, no '..', no links
+out of the folder), unpacked into a hidden staging folder beside the target,
+and renamed into place only once it holds a model: nothing half-installed.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tarfile
+import tempfile
+import zipfile
+from pathlib import Path, PurePosixPath
+
+from stt_daemon.asr.factory import is_model
+from stt_daemon.errors import DownloadError, ModelError
+from stt_daemon.files import write_file
+from stt_daemon.models.catalog import CatalogEntry, pin_text, pins_path, read_pins
+from stt_daemon.models.download import Progress, fetch, sha256_of
+
+_LOGGER = logging.getLogger(__name__)
+
+
+class UnsafeArchive(DownloadError):
+    """An archive entry that would land outside the model folder."""
+
+
+def _check_member(name: str, archive: Path) -> None:
+    path = PurePosixPath(name.replace("\\", "/"))
+    if path.is_absolute() or ".." in path.parts or (path.parts and ":" in path.parts[0]):
+        raise UnsafeArchive(f"{archive}: entry {name!r} points outside the model folder; refusing it")
+
+
+def safe_extract(archive: Path, dest: Path) -> None:
+    if zipfile.is_zipfile(archive):
+        with zipfile.ZipFile(archive) as zf:
+            for info in zf.infolist():
+                _check_member(info.filename, archive)
+                if (info.external_attr >> 16) & 0o170000 == 0o120000:
+                    raise UnsafeArchive(f"{archive}: entry {info.filename!r} is a symlink; refusing it")
+            zf.extractall(dest)
+        return
+    try:
+        with tarfile.open(archive) as tf:
+            for member in tf.getmembers():
+                _check_member(member.name, archive)
+            tf.extractall(dest, filter="data")  # also refuses links that leave dest
+    except tarfile.FilterError as exc:
+        raise UnsafeArchive(f"{archive}: {exc}; refusing it") from None
+    except tarfile.ReadError:
+        raise DownloadError(f"{archive}: not a zip or tar archive; check the file") from None
+
+
+def _model_root(staging: Path) -> Path:
+    """The folder with am/final.mdl: the staging dir itself or the one folder inside it."""
+    if is_model(staging):
+        return staging
+    inner = [p for p in staging.iterdir() if p.is_dir()]
+    if len(inner) == 1 and is_model(inner[0]):
+        return inner[0]
+    raise DownloadError("the archive holds no Vosk model (no am/final.mdl); check that it is a model")
+
+
+def install_archive(archive: Path, name: str, models_dir: Path) -> Path:
+    target = models_dir / name
+    if target.exists():
+        raise ModelError(f"model {name} is already installed at {target}; "
+                       f"remove it first with 'stt-daemon models remove {name}'")
+    models_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{name}.unpacking-", dir=models_dir))
+    try:
+        safe_extract(archive, staging)
+        _model_root(staging).rename(target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def download(entry: CatalogEntry, models_dir: Path, progress: Progress) -> tuple[Path, str]:
+    """Fetch, verify and install; returns (model folder, sha256). Pins unpublished checksums."""
+    if (models_dir / entry.name).exists():
+        raise ModelError(f"model {entry.name} is already installed; remove it first to download it again")
+    part = models_dir / ".downloads" / f"{entry.name}.zip.part"
+    fetch(entry.url, part, progress)
+    digest = sha256_of(part)
+    pins = read_pins(models_dir)
+    expected = entry.sha256 or pins.get(entry.name, "")
+    if expected and digest != expected:
+        part.unlink()
+        raise DownloadError(f"{entry.name}: sha256 mismatch (expected {expected}, got {digest}); "
+                            "the download was deleted and nothing was installed")
+    if entry.size is not None and part.stat().st_size != entry.size:
+        part.unlink()
+        raise DownloadError(f"{entry.name}: {part.stat().st_size} bytes, the catalog says {entry.size}; "
+                            "the download was deleted and nothing was installed")
+    try:
+        target = install_archive(part, entry.name, models_dir)
+    finally:
+        part.unlink(missing_ok=True)
+    if not entry.sha256 and entry.name not in pins:
+        pins[entry.name] = digest
+        write_file(pins_path(models_dir), pin_text(pins))
+    return target, digest
+
+
+def installed(models_dir: Path) -> list[Path]:
+    if not models_dir.is_dir():
+        return []
+    return sorted(p for p in models_dir.iterdir() if p.is_dir() and not p.name.startswith(".")
+                  and is_model(p))
+
+
+def remove(name: str, models_dir: Path) -> Path:
+    target = models_dir / name
+    if "/" in name or name.startswith(".") or not target.is_dir():
+        raise ModelError(f"no model {name!r} in {models_dir}; see 'stt-daemon models list'")
+    if target.is_symlink():
+        target.unlink()
+    else:
+        shutil.rmtree(target)
+    return target

@@ -1,0 +1,1 @@
+"""The recognition worker and what it keeps: utterances, latency, overload, warm-up, recycling."""

@@ -1,0 +1,46 @@
+"""Batch transcription: many files, one loaded model, the live pipeline read flat out."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from stt_daemon.asr.base import Transcriber
+from stt_daemon.audio.wavfile import WavInfo, WavSource, read_wav_info
+from stt_daemon.output.format import Formatter
+from stt_daemon.output.publish import Publisher
+from stt_daemon.pipeline import commands as cmd
+from stt_daemon.pipeline.utterances import UtteranceTracker
+from stt_daemon.pipeline.worker import Worker
+from stt_daemon.settings import Settings
+
+_LOGGER = logging.getLogger(__name__)
+
+
+def check_files(paths: Sequence[Path]) -> list[WavInfo]:
+    """Read every header first, so a bad file fails before the model loads."""
+    return [read_wav_info(p) for p in paths]
+
+
+def transcribe_files(transcriber: Transcriber, files: Sequence[WavInfo], settings: Settings,
+                     publisher: Publisher, on_file: Callable[[WavInfo], None],
+                     should_stop: Callable[[], bool] = lambda: False,
+                     formatter: Formatter | None = None) -> None:
+    """Decode each file as fast as the CPU allows; each file's times start at zero."""
+    tracker = UtteranceTracker(transcriber.session())
+    for info in files:
+        if should_stop():
+            break
+        on_file(info)
+        tracker.begin_stream()
+        source = WavSource(info, settings.block_ms, realtime=False)
+        source.start()
+        worker = Worker(source, transcriber, tracker, publisher, settings, formatter=formatter, recycle=False)
+        worker.start()
+        while not worker.join(0.1):
+            if should_stop():
+                worker.submit(cmd.Stop())
+        if worker.failed is not None:
+            raise RuntimeError(f"recognition failed on {info.path}") from worker.failed
+        _LOGGER.debug("%s: %.1f s decoded", info.path, info.duration_s)

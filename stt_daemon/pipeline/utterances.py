@@ -1,0 +1,105 @@
+"""Streaming recognition as events: utterance ids, partial de-duplication, stream times.
+
+A session's clock counts every sample it was ever fed (warm-up included); this
+maps it to stream time, which restarts at zero with ``begin_stream`` (a new
+file) and runs on unbroken when ``swap_session`` replaces a worn recognizer.
+"""
+
+from __future__ import annotations
+
+from stt_daemon.asr.base import Hypothesis, StreamingSession
+from stt_daemon.audio.blocks import Block
+from stt_daemon.events import Event, Final, Partial, Word
+from stt_daemon.settings import SAMPLE_RATE
+
+
+class UtteranceTracker:
+    """Turns blocks into Partial and Final events that share an utterance id."""
+
+    def __init__(self, session: StreamingSession, first_utterance: int = 1) -> None:
+        self._session = session
+        self._next_utterance = first_utterance
+        self._current: int | None = None  # id of the utterance in progress, once it has text
+        self._last_partial = ""
+        self._origin_samples = session.samples_fed  # session sample count at stream offset
+        self._offset_s = 0.0  # stream time at _origin_samples
+        self._served_from = session.samples_fed
+        self.utterances = 0
+        self.partials_enabled = True  # the overload ladder turns partials down
+
+    @property
+    def session(self) -> StreamingSession:
+        return self._session
+
+    def begin_stream(self) -> None:
+        """Times of later events count from here (a new file, say)."""
+        self._origin_samples = self._session.samples_fed
+        self._offset_s = 0.0
+
+    @property
+    def in_utterance(self) -> bool:
+        return self._current is not None
+
+    @property
+    def session_audio_s(self) -> float:
+        """Audio the current session has decoded since it began serving."""
+        return (self._session.samples_fed - self._served_from) / SAMPLE_RATE
+
+    @property
+    def next_utterance(self) -> int:
+        return self._current if self._current is not None else self._next_utterance
+
+    def skip(self, n_bytes: int) -> None:
+        """Audio that was not decoded (silence held back by the gate) still moves stream time."""
+        self._offset_s += n_bytes / 2 / SAMPLE_RATE
+
+    def swap_session(self, session: StreamingSession) -> StreamingSession:
+        """Serve from ``session`` from now on; call between utterances. Returns the old one."""
+        self._offset_s += (self._session.samples_fed - self._origin_samples) / SAMPLE_RATE
+        old, self._session = self._session, session
+        self._origin_samples = self._served_from = session.samples_fed
+        self._last_partial = ""
+        return old
+
+    def accept(self, block: Block) -> list[Event]:
+        if self._session.accept(block.pcm):
+            final = self._make_final(self._session.result(), block.captured_ns)
+            return [final] if final is not None else []
+        if not self.partials_enabled:
+            return []
+        text = self._session.partial().text
+        if not text or text == self._last_partial:
+            return []
+        self._last_partial = text
+        return [Partial(self._utterance_id(), text, text, block.captured_ns)]
+
+    def finish(self, captured_ns: int) -> Final | None:
+        """End the utterance in progress now (stop, pause, Finalize) and return its final."""
+        return self._make_final(self._session.final(), captured_ns)
+
+    def reset(self) -> None:
+        """Forget the utterance in progress; its partials get no final."""
+        self._session.reset()
+        self._current = None
+        self._last_partial = ""
+
+    def _utterance_id(self) -> int:
+        if self._current is None:
+            self._current = self._next_utterance
+            self._next_utterance += 1
+        return self._current
+
+    def _make_final(self, hyp: Hypothesis, captured_ns: int) -> Final | None:
+        had_partials = self._current is not None
+        self._last_partial = ""
+        if not hyp.text and not had_partials:
+            return None  # Vosk closes stretches of silence with empty results
+        utterance = self._utterance_id()
+        self._current = None
+        self.utterances += 1
+        shift_s = self._offset_s - self._origin_samples / SAMPLE_RATE
+        words = tuple(Word(w.word, round(w.start_s + shift_s, 3), round(w.end_s + shift_s, 3), w.conf)
+                      for w in hyp.words)
+        start = words[0].start if words else 0.0
+        end = words[-1].end if words else 0.0
+        return Final(utterance, hyp.text, hyp.text, start, end, words, captured_ns)

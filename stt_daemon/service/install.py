@@ -1,0 +1,71 @@
+"""Install the systemd user unit and the D-Bus activation file for this installation."""
+
+from __future__ import annotations
+
+import importlib.resources
+import logging
+import os
+import shlex
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+from stt_daemon.errors import UsageError
+from stt_daemon.files import write_file
+
+_LOGGER = logging.getLogger(__name__)
+
+UNIT_NAME = "stt-daemon.service"
+ACTIVATION_NAME = "org.sttdaemon.SttDaemon.service"
+
+
+def _home(env: Mapping[str, str]) -> Path:
+    return Path(env.get("HOME") or Path.home())
+
+
+def unit_path(env: Mapping[str, str] = os.environ) -> Path:
+    config = Path(env.get("XDG_CONFIG_HOME") or _home(env) / ".config")
+    return config / "systemd" / "user" / UNIT_NAME
+
+
+def activation_path(env: Mapping[str, str] = os.environ) -> Path:
+    data = Path(env.get("XDG_DATA_HOME") or _home(env) / ".local" / "share")
+    return data / "dbus-1" / "services" / ACTIVATION_NAME
+
+
+def command_line() -> str:
+    """How to start this very installation: its console script, else this interpreter."""
+    script = Path(sys.executable).parent / "stt-daemon"
+    if script.is_file() and os.access(script, os.X_OK):
+        return shlex.quote(str(script))
+    return f"{shlex.quote(sys.executable)} -m stt_daemon"
+
+
+def _template(name: str) -> str:
+    return (importlib.resources.files("stt_daemon") / "data" / name).read_text("utf-8")
+
+
+def _with_exec(text: str, key: str, command: str) -> str:
+    return "\n".join(f"{key}={command} serve" if line.startswith(f"{key}=") else line
+                     for line in text.splitlines()) + "\n"
+
+
+def install(env: Mapping[str, str] = os.environ) -> list[Path]:
+    command = command_line()
+    files = [(unit_path(env), _with_exec(_template(UNIT_NAME), "ExecStart", command)),
+             (activation_path(env), _with_exec(_template(ACTIVATION_NAME), "Exec", command))]
+    for path, text in files:
+        try:
+            write_file(path, text)
+        except OSError as exc:
+            raise UsageError(f"cannot write {path}: {exc.strerror}; check that folder's permissions") from None
+    return [path for path, _ in files]
+
+
+def uninstall(env: Mapping[str, str] = os.environ) -> list[Path]:
+    removed = []
+    for path in (unit_path(env), activation_path(env)):
+        if path.is_file() or path.is_symlink():
+            path.unlink()
+            removed.append(path)
+    return removed

@@ -1,0 +1,76 @@
+"""The README says only what is true: its module map, its exit codes, its measured figures."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from stt_daemon.errors import ExitCode
+from tests.conftest import ROOT
+
+README = (ROOT / "README.md").read_text("utf-8")
+
+
+def section(title: str) -> str:
+    start = README.index(f"\n## {title}")
+    end = README.find("\n## ", start + 1)
+    return README[start:end if end > 0 else len(README)]
+
+
+def test_the_module_map_names_only_files_that_exist() -> None:
+    table = section("How it works")
+    package = ""
+    named = 0
+    for row in re.findall(r"^\| (.*?) \| (.*?) \|", table, re.M):
+        if row[0].startswith("`") and row[0].endswith("/`"):
+            package = row[0].strip("`")
+        elif row[0] == "(top)":
+            package = ""
+        for module in re.findall(r"`([\w/]+\.py)`", row[1]):
+            path = ROOT / "stt_daemon" / package / module
+            assert path.is_file(), f"the README's module map names {package}{module}, which does not exist"
+            named += 1
+    modules = {p.relative_to(ROOT / "stt_daemon").as_posix() for p in (ROOT / "stt_daemon").rglob("*.py")
+               if p.name not in ("__init__.py", "__main__.py") or p.parent.name == "cli"}
+    assert named >= len(modules) - 1, "and it names (nearly) every module"
+
+
+def test_the_exit_code_table_is_the_one_in_the_code() -> None:
+    rows = re.findall(r"^\| (\d+|128 \+ [a-z ]+) \| (.+?) \|$", section("Exit codes"), re.M)
+    documented = {int(code) for code, _ in rows if code.isdigit()}
+    assert documented == {int(code) for code in ExitCode if code is not ExitCode.BUG}
+    assert any(code.startswith("128") for code, _ in rows), "the second signal's code is documented"
+
+
+def _numbers(value: Any) -> list[float]:
+    if isinstance(value, bool):
+        return []
+    if isinstance(value, (int, float)):
+        return [float(value)]
+    if isinstance(value, dict):
+        return [n for item in value.values() for n in _numbers(item)]
+    if isinstance(value, list):
+        return [n for item in value for n in _numbers(item)]
+    return []
+
+
+def test_every_benchmark_figure_in_the_readme_comes_from_the_committed_json() -> None:
+    bench = section("Benchmarks")
+    cited = re.findall(r"`(bench/results/[\w.-]+\.json)`", bench)
+    assert cited, "the benchmark section names the JSON its figures come from"
+    measured = [n for path in cited for n in _numbers(json.loads((ROOT / path).read_text("utf-8")))]
+    checked = 0
+    for row in re.findall(r"^\|(.+)\|$", bench, re.M):
+        cells = [c.strip() for c in row.split("|")]
+        if not cells or set(cells[0]) <= {"-", " "} or cells[0] == "figure":
+            continue
+        for cell in cells[1:]:  # the first column names the figure; the others are measured
+            for number in re.findall(r"(?<![\w.])\d+(?:\.\d+)?(?![\w.])", cell):
+                decimals = len(number.split(".")[1]) if "." in number else 0
+                value = float(number)
+                assert any(round(m, decimals) == value for m in measured), \
+                    f"{number} in the README's row {cells[0]!r} is not in {', '.join(cited)}"
+                checked += 1
+    assert checked >= 20, "the table was found and read"
