@@ -14,9 +14,21 @@ import pytest
 
 from devkit.servers import KO_DEV, ROOT, start_virtual_mic, stop_virtual_mic
 from stt_daemon.asr.base import EngineOptions, Transcriber
+from stt_daemon.errors import ExitCode
+from tests.notify_helpers import notify_socket
 
 CLI = [sys.executable, "-m", "stt_daemon"]
-__all__ = ["CLI", "KO_DEV", "ROOT", "ko_transcripts", "make_clean_env", "play", "run_cli", "wait_for_line"]
+__all__ = ["CLI", "KO_DEV", "ROOT", "assert_one_line_error", "ko_transcripts", "make_clean_env", "notify_socket",
+           "play", "run_cli", "wait_for_line"]
+
+
+def assert_one_line_error(done: subprocess.CompletedProcess[str], code: ExitCode, mentions: str) -> None:
+    """A user error: the documented exit code, and one line on stderr that says what to do."""
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == code, (done.returncode, done.stderr)
+    assert len(lines) == 1 and lines[0].startswith("stt-daemon: error:"), done.stderr
+    assert mentions in lines[0], lines[0]
+    assert "Traceback" not in done.stderr
 
 
 def ko_transcripts() -> dict[str, str]:

@@ -27,9 +27,9 @@ def main() -> None:
     os.environ["OPENBLAS_NUM_THREADS"] = "1"  # numpy's BLAS pool would be a thread at fork
     count, seed, clip, out = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], Path(sys.argv[4])
     bus = sys.argv[5] if len(sys.argv) > 5 else ""
-    from gi.repository import Gio  # noqa: F401  (imported here so that no child pays for it)
+    from gi.repository import Gio  # noqa: F401  (imported here once, so that no child pays for it)
 
-    from stt_daemon import cli
+    from stt_daemon import cli  # noqa: F401  (likewise)
     from stt_daemon.asr.base import EngineOptions
     from stt_daemon.asr.factory import load_transcriber
     from stt_daemon.control import daemon

@@ -6,23 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_cli
-
-
-def assert_one_line_error(done: object, *, mentions: str) -> None:
-    rc, err = getattr(done, "returncode"), getattr(done, "stderr")
-    assert rc != 0
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, err
-    assert lines[0].startswith("stt-daemon: error:")
-    assert mentions in lines[0]
-    assert "Traceback" not in err
+from stt_daemon.errors import ExitCode
+from tests.conftest import assert_one_line_error, run_cli
 
 
 def test_model_path_that_does_not_exist(ko_dev: Path, clean_env: dict[str, str]) -> None:
     done = run_cli(["transcribe", "--model", "/nonexistent/model", str(ko_dev / "etts_kih00023.wav")],
                    clean_env)
-    assert_one_line_error(done, mentions="does not exist")
+    assert_one_line_error(done, ExitCode.MODEL, "does not exist")
 
 
 def test_folder_that_is_not_a_model(ko_dev: Path, clean_env: dict[str, str], tmp_path: Path) -> None:
@@ -30,7 +21,7 @@ def test_folder_that_is_not_a_model(ko_dev: Path, clean_env: dict[str, str], tmp
     (tmp_path / "junk" / "README").write_text("not a model")
     done = run_cli(["listen", "--model", str(tmp_path / "junk"), "--input", str(ko_dev / "etts_kih00023.wav")],
                    clean_env)
-    assert_one_line_error(done, mentions="not a Vosk model")
+    assert_one_line_error(done, ExitCode.MODEL, "not a Vosk model")
 
 
 def test_model_with_a_corrupt_file_reports_vosks_reason(ko_dev: Path, clean_env: dict[str, str],
@@ -43,7 +34,7 @@ def test_model_with_a_corrupt_file_reports_vosks_reason(ko_dev: Path, clean_env:
     (broken / "am").mkdir()
     (broken / "am" / "final.mdl").write_bytes((model_dir / "am" / "final.mdl").read_bytes()[:4096])
     done = run_cli(["transcribe", "--model", str(broken), str(ko_dev / "etts_kih00023.wav")], clean_env)
-    assert_one_line_error(done, mentions="cannot load model")
+    assert_one_line_error(done, ExitCode.MODEL, "cannot load model")
 
 
 @pytest.mark.parametrize("command", ["transcribe", "listen"])
@@ -51,24 +42,24 @@ def test_text_file_passed_as_wav(clean_env: dict[str, str], tmp_path: Path, comm
     notes = tmp_path / "notes.wav"
     notes.write_text("these are not audio samples\n" * 10)
     args = [command, str(notes)] if command == "transcribe" else [command, "--input", str(notes)]
-    assert_one_line_error(run_cli(args, clean_env), mentions="not a WAV file")
+    assert_one_line_error(run_cli(args, clean_env), ExitCode.AUDIO_FILE, "not a WAV file")
 
 
 def test_missing_audio_file(clean_env: dict[str, str], tmp_path: Path) -> None:
     assert_one_line_error(run_cli(["transcribe", str(tmp_path / "nope.wav")], clean_env),
-                          mentions="no such file")
+                          ExitCode.AUDIO_FILE, "no such file")
 
 
 def test_unknown_device(clean_env: dict[str, str], virtual_mic: dict[str, str]) -> None:
     done = run_cli(["listen", "--device", "no-such-microphone"], {**clean_env, **virtual_mic})
-    assert_one_line_error(done, mentions="stt-daemon devices")
+    assert_one_line_error(done, ExitCode.DEVICE, "stt-daemon devices")
 
 
 def test_unknown_model_name(clean_env: dict[str, str], ko_dev: Path) -> None:
     done = run_cli(["transcribe", "--model", "no-such-model-name", str(ko_dev / "etts_kih00023.wav")],
                    clean_env)
-    assert_one_line_error(done, mentions="no model named 'no-such-model-name' is installed")
+    assert_one_line_error(done, ExitCode.MODEL, "no model named 'no-such-model-name' is installed")
 
 
 def test_bad_option_value_is_one_line(clean_env: dict[str, str]) -> None:
-    assert_one_line_error(run_cli(["listen", "--block-ms", "7"], clean_env), mentions="--block-ms")
+    assert_one_line_error(run_cli(["listen", "--block-ms", "7"], clean_env), ExitCode.USAGE, "--block-ms")

@@ -16,7 +16,8 @@ from stt_daemon import settings
 from stt_daemon.config import ConfigError, load, show
 from stt_daemon.settings import Settings
 from devkit.textmetrics import corpus_cer
-from tests.conftest import CLI, ROOT, run_cli, wait_for_line
+from stt_daemon.errors import ExitCode
+from tests.conftest import CLI, ROOT, assert_one_line_error, run_cli, wait_for_line
 from tests.dbus_helpers import IFACE, dbus_send, private_bus, wait_for_name
 from tests.pipeline_helpers import concat
 
@@ -56,11 +57,8 @@ def test_each_bad_file_is_one_line_with_file_line_and_key(clean_env: dict[str, s
                                                            mentions: str) -> None:
     path = write_config(clean_env, text)
     done = run_cli(["config", "show"], clean_env)
-    assert done.returncode != 0
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1 and "Traceback" not in done.stderr
-    assert mentions in lines[0]
-    assert f"{path}:{line}" in lines[0] or f"line {line}" in lines[0], lines[0]
+    assert_one_line_error(done, ExitCode.USAGE, mentions)
+    assert f"{path}:{line}" in done.stderr, done.stderr
 
 
 def test_bad_environment_value_is_one_line(clean_env: dict[str, str]) -> None:

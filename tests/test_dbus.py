@@ -6,14 +6,14 @@ import json
 import os
 import signal
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from devkit.servers import source_outputs
-from tests.conftest import CLI, ROOT, play, run_cli, wait_for_line
+from stt_daemon.errors import ExitCode
+from tests.conftest import CLI, ROOT, assert_one_line_error, run_cli, wait_for_line
 from tests.dbus_helpers import (IFACE, SignalCollector, dbus_send, name_has_owner, private_bus,
                                 wait_for_name)
 
@@ -187,9 +187,7 @@ def test_second_instance_fails_cleanly_and_the_first_carries_on(bus: dict[str, s
     try:
         wait_for_name(address, proc=first)
         second = run_cli(["serve", "--input", str(ko_dev / LONG_CLIP)], bus)
-        assert second.returncode != 0
-        lines = second.stderr.strip().splitlines()
-        assert len(lines) == 1 and "another stt-daemon is running" in lines[0], second.stderr
+        assert_one_line_error(second, ExitCode.BUS, "another stt-daemon is running")
         assert first.poll() is None and name_has_owner(address)
         assert status(bus)["state"] == "listening"
     finally:
@@ -230,17 +228,13 @@ def test_busctl_introspect_shows_the_interface(bus: dict[str, str], ko_dev: Path
 def test_thin_clients_without_a_daemon_say_so(bus: dict[str, str]) -> None:
     for command in ("pause", "status"):
         done = run_cli([command], bus)
-        assert done.returncode != 0
-        assert done.stderr.strip().splitlines() == [
-            "stt-daemon: error: no stt-daemon is running on the session bus; start one with "
-            "'stt-daemon serve' or 'systemctl --user start stt-daemon'"]
+        assert_one_line_error(done, ExitCode.BUS, "no stt-daemon is running on the session bus; start one with "
+                              "'stt-daemon serve' or 'systemctl --user start stt-daemon'")
 
 
 def test_serve_without_any_bus_is_one_line(clean_env: dict[str, str], ko_dev: Path) -> None:
     done = run_cli(["serve", "--input", str(ko_dev / LONG_CLIP)], clean_env)
-    assert done.returncode != 0
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1 and "no D-Bus session bus" in lines[0]
+    assert_one_line_error(done, ExitCode.BUS, "no D-Bus session bus")
 
 
 def test_subscriber_follows_the_daemon_across_a_restart(bus: dict[str, str], ko_dev: Path) -> None:

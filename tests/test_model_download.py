@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ko_transcripts, run_cli
+from stt_daemon.errors import ExitCode
+from tests.conftest import assert_one_line_error, ko_transcripts, run_cli
 
 
 class Server(http.server.ThreadingHTTPServer):
@@ -135,7 +136,7 @@ def test_a_wrong_sha256_is_refused_and_nothing_is_left(server: Server, model_zip
                                                        clean_env: dict[str, str]) -> None:
     cat = catalog(tmp_path, server, {"ko-test": ("/ko.zip", model_zip, "0" * 64)})
     done = run_cli(["models", "download", "ko-test", "--catalog", str(cat)], clean_env, timeout=300)
-    assert done.returncode != 0
+    assert done.returncode == ExitCode.DOWNLOAD
     errors = [line for line in done.stderr.splitlines() if "error" in line]
     assert len(errors) == 1 and "sha256 mismatch" in errors[0] and "Traceback" not in done.stderr
     assert leftovers(clean_env) == [".downloads"]
@@ -150,7 +151,7 @@ def test_a_path_traversal_archive_is_refused(server: Server, tmp_path: Path,
     data = buf.getvalue()
     cat = catalog(tmp_path, server, {"evil": ("/evil.zip", data, hashlib.sha256(data).hexdigest())})
     done = run_cli(["models", "download", "evil", "--catalog", str(cat)], clean_env, timeout=120)
-    assert done.returncode != 0 and "points outside the model folder" in done.stderr
+    assert done.returncode == ExitCode.DOWNLOAD and "points outside the model folder" in done.stderr
     assert not any(p.name == "escaped.txt" for p in tmp_path.rglob("*"))
     assert leftovers(clean_env) == [".downloads"]
 
@@ -163,7 +164,7 @@ def test_a_tar_with_a_link_out_of_the_folder_is_refused_on_import(tmp_path: Path
         link.type, link.linkname = tarfile.SYMTYPE, "/etc"
         tf.addfile(link)
     done = run_cli(["models", "import", str(archive)], clean_env)
-    assert done.returncode != 0 and "refusing" in done.stderr
+    assert_one_line_error(done, ExitCode.DOWNLOAD, "refusing")
     assert leftovers(clean_env) == []
 
 
@@ -181,7 +182,7 @@ def test_an_unpublished_checksum_is_pinned_on_first_download(server: Server, mod
     tampered[len(tampered) // 2] ^= 0xFF
     server.files["/ko.zip"] = bytes(tampered)
     second = run_cli(["models", "download", "ko-test", "--catalog", str(cat)], clean_env, timeout=300)
-    assert second.returncode != 0 and "sha256 mismatch" in second.stderr
+    assert second.returncode == ExitCode.DOWNLOAD and "sha256 mismatch" in second.stderr
     assert not (models_dir(clean_env) / "ko-test").exists()
     assert os.stat(models_dir(clean_env) / ".sha256-pins.toml").st_size > 0
 

@@ -21,7 +21,7 @@ from stt_daemon.asr.base import StreamingSession, Transcriber
 from stt_daemon.audio.blocks import AudioSource, Block, EndOfStream
 from stt_daemon.audio.vad import SilenceGate, VoiceActivity
 from stt_daemon.errors import DeviceError
-from stt_daemon.events import Event, Final
+from stt_daemon.events import Event
 from stt_daemon.output.format import Formatter
 from stt_daemon.output.publish import Publisher
 from stt_daemon.pipeline import commands as cmd

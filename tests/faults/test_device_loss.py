@@ -14,6 +14,7 @@ import pytest
 
 from devkit.servers import source_outputs
 from tests.conftest import CLI, ROOT
+from tests.notify_helpers import NotifySocket
 from tests.dbus_helpers import IFACE, SignalCollector, dbus_send, private_bus, wait_for_name
 
 SCRIPT = str(ROOT / "scripts" / "virtual-mic")
@@ -28,6 +29,7 @@ class Mic:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.env: dict[str, str] = {}
+        self.last_log = ""  # the stderr of the last daemon served with it
 
     def plug(self) -> None:
         out = subprocess.run([SCRIPT, "start", str(self.folder)], capture_output=True, text=True, timeout=60)
@@ -65,14 +67,15 @@ def wait_state(collector: SignalCollector, state: str, timeout_s: float, after: 
 
 
 @contextmanager
-def serving(mic: Mic, tmp_path: Path, clean_env: dict[str, str],
-            device: str) -> Iterator[tuple[str, SignalCollector]]:
+def serving(mic: Mic, tmp_path: Path, clean_env: dict[str, str], device: str,
+            extra_env: dict[str, str] | None = None,
+            verbose: bool = False) -> Iterator[tuple[str, SignalCollector]]:
     """`serve --device DEVICE` on a private bus, stopped with SIGTERM, which must exit 0."""
     with private_bus(tmp_path) as (address, _):
-        env = {**clean_env, **mic.client_env(), "DBUS_SESSION_BUS_ADDRESS": address}
+        env = {**clean_env, **mic.client_env(), "DBUS_SESSION_BUS_ADDRESS": address, **(extra_env or {})}
         collector = SignalCollector(address)
-        daemon = subprocess.Popen([*CLI, "serve", "--device", device], env=env, cwd=ROOT, text=True,
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        daemon = subprocess.Popen([*CLI, *(["-v"] if verbose else []), "serve", "--device", device], env=env,
+                                  cwd=ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         try:
             wait_for_name(address, proc=daemon)
             yield address, collector
@@ -81,6 +84,7 @@ def serving(mic: Mic, tmp_path: Path, clean_env: dict[str, str],
             _, err = daemon.communicate(timeout=10)
             collector.close()
         assert daemon.returncode == 0 and "Traceback" not in err, err
+        mic.last_log = err
 
 
 def test_mic_disappears_mid_utterance_and_comes_back(mic: Mic, tmp_path: Path, clean_env: dict[str, str],
@@ -106,11 +110,15 @@ def test_mic_disappears_mid_utterance_and_comes_back(mic: Mic, tmp_path: Path, c
         assert finals[1][1] and finals[1][0] > final[0]
 
 
-def test_no_device_at_start_waits_instead_of_crash_looping(mic: Mic, tmp_path: Path,
-                                                          clean_env: dict[str, str], ko_dev: Path) -> None:
-    with serving(mic, tmp_path, clean_env, "pulse") as (address, collector):  # ready, on the bus, deaf
-        assert "waiting-for-device" in state_property(address)
-        time.sleep(2)  # no device for a while: it keeps waiting, with a backoff
+def test_no_device_at_start_waits_instead_of_crash_looping(mic: Mic, tmp_path: Path, clean_env: dict[str, str],
+                                                          ko_dev: Path, notify_socket: NotifySocket) -> None:
+    notify = {"NOTIFY_SOCKET": str(notify_socket.path)}
+    with serving(mic, tmp_path, clean_env, "pulse", notify, verbose=True) as (address, collector):
+        assert "waiting-for-device" in state_property(address)  # on the bus, deaf
+        notify_socket.wait_for("READY=1", 30)
+        assert notify_socket.lines("STATUS=")[-1].startswith("STATUS=waiting for the device"), \
+            notify_socket.messages
+        time.sleep(3)  # no device for a while: it keeps waiting, with a backoff
         mic.plug()
         plugged_at = time.monotonic()
         back_at = wait_state(collector, "listening", 30)
@@ -118,6 +126,11 @@ def test_no_device_at_start_waits_instead_of_crash_looping(mic: Mic, tmp_path: P
         assert back_at - plugged_at <= RESUME_BOUND_S
         mic.play(ko_dev / "etts_kih00012.wav").wait(30)
         assert collector.wait_for("Final", 1, 15)[0][1]
+        assert notify_socket.lines("STATUS=")[-1].startswith("STATUS=listening to device")
+    tries = mic.last_log.count("device not back yet")
+    # 0.25, 0.5, then 1 s apart over those 3 s: a handful of tries, never a busy loop
+    assert 2 <= tries <= 8, tries
+    assert notify_socket.lines("READY=1") == ["READY=1"], "ready once, no restart"
 
 
 def test_pause_while_waiting_for_the_device_then_resume_once_it_is_back(

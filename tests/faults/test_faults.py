@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
 import signal
 import struct
 import subprocess
 import tempfile
-import threading
 import time
 from pathlib import Path
 from collections.abc import Callable
@@ -27,6 +25,7 @@ from stt_daemon.service.sdnotify import Notifier, Watchdog
 from stt_daemon.settings import Settings
 from tests.conftest import CLI, ROOT, run_cli, wait_for_line
 from tests.dbus_helpers import IFACE, SignalCollector, dbus_send, private_bus, wait_for_name
+from tests.notify_helpers import NotifySocket
 from tests.pipeline_helpers import Collect, Stall, WrappingTranscriber, concat
 
 LONG = "etts_adc00001.wav"
@@ -264,18 +263,24 @@ def test_hostile_dbus_calls_do_not_grow_memory(ko_dev: Path, tmp_path: Path, cle
 
 
 def test_serve_with_a_bad_model_shows_the_error_on_dbus_and_recovers_on_reload(
-        model_dir: Path, ko_dev: Path, tmp_path: Path, clean_env: dict[str, str]) -> None:
+        model_dir: Path, ko_dev: Path, tmp_path: Path, clean_env: dict[str, str],
+        notify_socket: NotifySocket) -> None:
     config = Path(clean_env["XDG_CONFIG_HOME"]) / "stt-daemon" / "config.toml"
     config.parent.mkdir(parents=True)
     config.write_text(f'model = "{tmp_path / "nowhere"}"\n')
     with private_bus(tmp_path) as (address, _):
-        env = {**clean_env, "DBUS_SESSION_BUS_ADDRESS": address}
+        env = {**clean_env, "DBUS_SESSION_BUS_ADDRESS": address, "NOTIFY_SOCKET": str(notify_socket.path)}
         proc = subprocess.Popen([*CLI, "serve", "--stdout", "--input", str(ko_dev / "etts_kih00012.wav")],
                                 env=env, cwd=ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         try:
             wait_for_name(address, proc=proc)  # up, on the bus, not restarting
+            notify_socket.wait_for("READY=1", 30)  # ready, so that systemd does not restart it in a storm
+            assert notify_socket.lines("STATUS=")[-1].startswith("STATUS=error: ") and \
+                "does not exist" in notify_socket.lines("STATUS=")[-1]
             got = dbus_send(address, "org.freedesktop.DBus.Properties.Get", f"string:{IFACE}", "string:LastError")
             assert "does not exist" in got.stdout
+            state = dbus_send(address, "org.freedesktop.DBus.Properties.Get", f"string:{IFACE}", "string:State")
+            assert '"starting"' in state.stdout, state.stdout
             refused = dbus_send(address, f"{IFACE}.Pause")
             assert refused.returncode != 0 and "not running" in refused.stderr
             config.write_text(f'model = "{model_dir}"\n')
