@@ -8,6 +8,7 @@ import io
 import os
 import tarfile
 import threading
+import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +23,7 @@ class Server(http.server.ThreadingHTTPServer):
     files: dict[str, bytes]
     cut_first_at: int | None  # close the first full request after this many bytes
     requests: list[tuple[str, str]]  # (path, Range header)
+    request_times: list[float]  # monotonic
     bytes_sent: int
 
 
@@ -35,6 +37,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         data = self.server.files.get(self.path)
         ranged = self.headers.get("Range", "")
         self.server.requests.append((self.path, ranged))
+        self.server.request_times.append(time.monotonic())
         if data is None:
             self.send_error(404)
             return
@@ -74,7 +77,7 @@ def model_zip(model_dir: Path) -> bytes:
 @pytest.fixture
 def server() -> Iterator[Server]:
     srv = Server(("127.0.0.1", 0), Handler)
-    srv.files, srv.cut_first_at, srv.requests, srv.bytes_sent = {}, None, [], 0
+    srv.files, srv.cut_first_at, srv.requests, srv.bytes_sent, srv.request_times = {}, None, [], 0, []
     thread = threading.Thread(target=srv.serve_forever, daemon=True)
     thread.start()
     yield srv
@@ -115,7 +118,9 @@ def test_download_shows_progress_resumes_after_a_cut_verifies_and_installs(
     assert done.returncode == 0, done.stderr
     progress = [line for line in done.stderr.splitlines() if line.startswith("downloading ko-test:")]
     assert len(progress) >= 5 and progress[-1].startswith("downloading ko-test: 100%")
-    assert "resuming" in done.stderr
+    cut = [line for line in done.stderr.splitlines() if "download cut" in line]
+    assert len(cut) == 1 and "resuming in 1 s (try 2 of 5)" in cut[0], done.stderr
+    assert server.request_times[1] - server.request_times[0] >= 0.9, "it waited before resuming"
     ranges = [r for path, r in server.requests if path == "/ko.zip" and r]
     assert ranges and int(ranges[0].split("=")[1].rstrip("-")) >= len(model_zip) // 3 - 1
     assert server.bytes_sent < 1.2 * len(model_zip), "it resumed rather than starting over"
@@ -139,7 +144,7 @@ def test_a_wrong_sha256_is_refused_and_nothing_is_left(server: Server, model_zip
     assert done.returncode == ExitCode.DOWNLOAD
     errors = [line for line in done.stderr.splitlines() if "error" in line]
     assert len(errors) == 1 and "sha256 mismatch" in errors[0] and "Traceback" not in done.stderr
-    assert leftovers(clean_env) == [".downloads"]
+    assert leftovers(clean_env) == []
 
 
 def test_a_path_traversal_archive_is_refused(server: Server, tmp_path: Path,
@@ -153,7 +158,7 @@ def test_a_path_traversal_archive_is_refused(server: Server, tmp_path: Path,
     done = run_cli(["models", "download", "evil", "--catalog", str(cat)], clean_env, timeout=120)
     assert done.returncode == ExitCode.DOWNLOAD and "points outside the model folder" in done.stderr
     assert not any(p.name == "escaped.txt" for p in tmp_path.rglob("*"))
-    assert leftovers(clean_env) == [".downloads"]
+    assert leftovers(clean_env) == []
 
 
 def test_a_tar_with_a_link_out_of_the_folder_is_refused_on_import(tmp_path: Path,
@@ -197,3 +202,17 @@ def test_the_bundled_catalog_lists_the_desktop_models_without_invented_checksums
     published = {n: e.sha256 for n, e in entries.items() if e.sha256}
     assert published == {"vosk-model-small-en-us-0.15":
                          "30f26242c4eb449f948e42cb302dd7a686cb29a3423a8367f99ff41780942498"}
+
+
+@pytest.mark.parametrize("url", ["http://stt-daemon-test.invalid/model.zip", "http://127.0.0.1:9/model.zip"])
+def test_no_network_is_one_line_at_once_and_leaves_nothing(url: str, tmp_path: Path,
+                                                          clean_env: dict[str, str]) -> None:
+    """A name that does not resolve (.invalid never does), or a port nobody listens on."""
+    cat = tmp_path / "catalog.toml"
+    cat.write_text(f'["offline"]\nlanguage = "xx"\nurl = "{url}"\nsize = 1000\nsha256 = ""\n')
+    started = time.monotonic()
+    done = run_cli(["models", "download", "offline", "--catalog", str(cat)], clean_env, timeout=120)
+    assert_one_line_error(done, ExitCode.DOWNLOAD, "no network: cannot reach")
+    assert "resuming" not in done.stderr and "trying again" not in done.stderr
+    assert time.monotonic() - started < 60, "no retries for a host that cannot be reached"
+    assert leftovers(clean_env) == []

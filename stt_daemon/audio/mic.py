@@ -116,7 +116,7 @@ class MicSource(QueueSource):
         except DeviceError:
             if not wait_for_device:
                 raise
-            _LOGGER.warning("no input device %s yet; waiting for it", repr(device) if device else "")
+            _LOGGER.warning("no input device %syet; waiting for it", f"{device!r} " if device else "")
 
     def _resolve(self) -> None:
         self.device = find_device(self._wanted)

@@ -27,11 +27,30 @@ def cli(verbose: bool, quiet: bool) -> None:
     setup_logging(verbose, quiet)
 
 
+def _verbosity(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:
+        setup_logging(verbose=param.name == "verbose", quiet=param.name == "quiet")
+
+
+def _with_global_options(command: click.Command) -> None:
+    """-v and -q work after the command's name too (stt-daemon listen -q), in every command."""
+    command.params += [
+        click.Option(["-v", "--verbose"], is_flag=True, expose_value=False, callback=_verbosity,
+                     help="Debug logging on stderr."),
+        click.Option(["-q", "--quiet"], is_flag=True, expose_value=False, callback=_verbosity,
+                     help="Only warnings and errors on stderr."),
+    ]
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            _with_global_options(sub)
+
+
 def _register() -> None:
     from stt_daemon.cli import batch, clients, config, live, models, system
 
     for module in (live, batch, config, system, clients, models):
         for command in module.COMMANDS:
+            _with_global_options(command)
             cli.add_command(command)
 
 

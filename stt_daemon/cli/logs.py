@@ -17,9 +17,20 @@ class _JournalFormatter(logging.Formatter):
         return f"<{self._PRIORITIES.get(record.levelno, 6)}>{text}"
 
 
+class _TerminalHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes log lines above the partial that stdout redraws in place on the same terminal."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        from stt_daemon.output.stdout import LIVE_LINE
+
+        with LIVE_LINE.above():
+            super().emit(record)
+
+
 def setup_logging(verbose: bool, quiet: bool) -> None:
     level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
-    handler = logging.StreamHandler(sys.stderr)
+    handler: logging.Handler = _TerminalHandler(sys.stderr) if sys.stderr.isatty() else \
+        logging.StreamHandler(sys.stderr)
     if os.environ.get("JOURNAL_STREAM"):  # stderr is connected to journald
         handler.setFormatter(_JournalFormatter("%(name)s: %(message)s" if verbose else "%(message)s"))
     else:

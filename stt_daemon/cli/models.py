@@ -26,12 +26,21 @@ _catalog_option = click.option("--catalog", "catalog_path", type=click.Path(path
 
 @models.command("list")
 @_catalog_option
-def models_list(catalog_path: Path | None) -> None:
+@click.option("--installed", "only_installed", is_flag=True,
+              help="Only the installed models, one per line (name, path); exit code 3 when there is none.")
+def models_list(catalog_path: Path | None, only_installed: bool) -> None:
     """The models found, in the order they are tried, then what the catalog offers."""
     from stt_daemon.models.catalog import load_catalog
     from stt_daemon.models.locate import find_models, user_models_dir
 
     found = find_models()
+    if only_installed:
+        if not found:
+            raise ModelError(f"no model installed (in {user_models_dir()}/ or as a Python package); "
+                             "get one with 'stt-daemon models download vosk-model-small-en-us-0.15'")
+        for location in found:
+            click.echo(f"{location.name}\t{location.path}")
+        return
     click.echo("installed (first one is used):" if found else f"installed: none (in {user_models_dir()}/)")
     for i, location in enumerate(found):
         click.echo(f"{'*' if i == 0 else ' '} {location.name}  {location.path}  ({location.origin})")
@@ -104,9 +113,15 @@ def models_import(archive: Path, name: str | None) -> None:
 @click.argument("name")
 def models_remove(name: str) -> None:
     """Remove a model from the user data dir."""
+    from stt_daemon.models.locate import find_models, user_models_dir
     from stt_daemon.models.store import remove
-    from stt_daemon.models.locate import user_models_dir
 
+    for location in find_models():
+        if location.name == name and location.origin != "user data dir":
+            how = (f"{sys.executable} -m pip uninstall {name}" if location.origin.startswith("package")
+                   else f"delete {location.path} yourself")
+            raise ModelError(f"{name} was not installed by stt-daemon (it comes from {location.origin}, "
+                             f"{location.path}); to remove it: {how}")
     click.echo(f"removed {remove(name, user_models_dir())}")
 
 

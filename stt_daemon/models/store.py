@@ -83,17 +83,37 @@ def download(entry: CatalogEntry, models_dir: Path, progress: Progress) -> tuple
     if (models_dir / entry.name).exists():
         raise ModelError(f"model {entry.name} is already installed; remove it first to download it again")
     part = models_dir / ".downloads" / f"{entry.name}.zip.part"
-    fetch(entry.url, part, progress)
+    try:
+        fetch(entry.url, part, progress)
+        target, digest = _verify_and_install(entry, part, models_dir)
+    finally:
+        _tidy(part)
+    return target, digest
+
+
+def _tidy(part: Path) -> None:
+    """No empty .part and no empty .downloads folder stay behind; a partial download does
+    (the next try resumes it)."""
+    if part.exists() and part.stat().st_size == 0:
+        part.unlink()
+    try:
+        part.parent.rmdir()
+    except OSError:  # not empty, or gone
+        pass
+
+
+def _verify_and_install(entry: CatalogEntry, part: Path, models_dir: Path) -> tuple[Path, str]:
     digest = sha256_of(part)
     pins = read_pins(models_dir)
     expected = entry.sha256 or pins.get(entry.name, "")
+    size = part.stat().st_size
     if expected and digest != expected:
         part.unlink()
         raise DownloadError(f"{entry.name}: sha256 mismatch (expected {expected}, got {digest}); "
                             "the download was deleted and nothing was installed")
-    if entry.size is not None and part.stat().st_size != entry.size:
+    if entry.size is not None and size != entry.size:
         part.unlink()
-        raise DownloadError(f"{entry.name}: {part.stat().st_size} bytes, the catalog says {entry.size}; "
+        raise DownloadError(f"{entry.name}: {size} bytes, the catalog says {entry.size}; "
                             "the download was deleted and nothing was installed")
     try:
         target = install_archive(part, entry.name, models_dir)

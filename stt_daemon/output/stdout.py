@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
 import shutil
 import sys
+import threading
 import time
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TextIO
 
@@ -48,6 +50,41 @@ def fit_tail(text: str, columns: int) -> str:
             break
         out.append(c)
     return "…" + "".join(reversed(out))
+
+
+class LiveLine:
+    """The partial a terminal shows in place, redrawn as it changes. A log line written to the
+    same terminal goes above it: the partial is cleared, the log line written, the partial
+    drawn again, so that a --stats line never lands inside the transcript."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._shown = ""
+        self._stream: TextIO | None = None
+
+    def draw(self, stream: TextIO, text: str) -> None:
+        """Show ``text`` ("" to end the line: a final was written) on ``stream``."""
+        with self._lock:
+            stream.write(text)
+            stream.flush()
+            self._stream, self._shown = stream, "" if text.endswith("\n") else text.rpartition(_CLEAR_LINE)[2]
+
+    @contextlib.contextmanager
+    def above(self) -> Iterator[None]:
+        with self._lock:
+            stream, shown = self._stream, self._shown
+            if stream is not None and shown:
+                stream.write(_CLEAR_LINE)
+                stream.flush()
+            try:
+                yield
+            finally:
+                if stream is not None and shown:
+                    stream.write(shown)
+                    stream.flush()
+
+
+LIVE_LINE = LiveLine()
 
 
 def _point_at_devnull(stream: TextIO) -> None:
@@ -99,8 +136,12 @@ class StdoutSink:
         # Latency is taken as the line is written; events relayed from D-Bus carry no capture time.
         latency_ms = (self._clock() - event.captured_ns) / 1e6 if event.captured_ns else None
         try:
-            self._stream.write(self._render(event, latency_ms))
-            self._stream.flush()
+            text = self._render(event, latency_ms)
+            if self.settings.redraw:
+                LIVE_LINE.draw(self._stream, text)
+            else:
+                self._stream.write(text)
+                self._stream.flush()
         except (BrokenPipeError, ValueError, OSError):
             self._closed = True
             _point_at_devnull(self._stream)
