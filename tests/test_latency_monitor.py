@@ -1,9 +1,10 @@
-"""The latency monitor and the overload ladder, driven by injected timestamps and clock."""
+"""The latency monitor, the overload ladder and the recycling rule, driven by injected time and memory."""
 
 from __future__ import annotations
 
 from stt_daemon.pipeline.latency import LatencyMonitor
 from stt_daemon.pipeline.overload import Level, OverloadLadder
+from stt_daemon.pipeline.recycle import PLATEAU_AUDIO_S, RecyclePolicy, Recycling
 
 MS = 1_000_000
 
@@ -57,3 +58,21 @@ def test_a_single_late_block_only_thins_partials() -> None:
     ladder = OverloadLadder(budget_ms=50)
     assert ladder.update(60 * MS, 0) == Level.FEWER_PARTIALS
     assert [ladder.update(1 * MS, 0) for _ in range(50)] == [Level.FEWER_PARTIALS] * 49 + [Level.NORMAL]
+
+
+def test_recycling_counts_growth_from_the_plateau_after_ten_minutes_of_audio() -> None:
+    """RSS is injected: growing the process by hundreds of MB on cue cannot be done for real."""
+    rss = [600.0]
+    recycling = Recycling(RecyclePolicy(max_growth_mb=250, max_audio_s=4 * 3600), rss=lambda: rss[0])
+    rss[0] = 900.0  # Vosk's first minutes: fast growth, which is no reason to recycle
+    assert not recycling.due(session_audio_s=300)
+    assert not recycling.due(session_audio_s=PLATEAU_AUDIO_S)  # the plateau: 900 MB is the baseline
+    rss[0] = 1100.0
+    assert not recycling.due(session_audio_s=2000)
+    rss[0] = 1150.0
+    assert recycling.due(session_audio_s=2100)
+    generation = recycling.next_generation()
+    assert not recycling.due(session_audio_s=2200), "one build at a time"
+    assert recycling.arrived(None, generation) is False  # a failed build: nothing to swap
+    fresh = Recycling(RecyclePolicy(max_growth_mb=250, max_audio_s=3600), rss=lambda: 600.0)
+    assert fresh.due(session_audio_s=3600), "and after hours of audio, whatever the memory"

@@ -164,7 +164,9 @@ class MicSource(QueueSource):
                 dtype="int16", blocksize=self._block_frames, callback=self._callback,
                 finished_callback=self._finished)
             self._stream.start()
-        except self._sd.PortAudioError as exc:
+        except (self._sd.PortAudioError, MemoryError, OSError) as exc:
+            # MemoryError: cffi could not make its callback (writable and executable memory
+            # refused, as under MemoryDenyWriteExecute=): no crash loop, one line.
             self._stream = None
             raise DeviceError(f"cannot open input device {self.device.name!r}: {exc}; "
                               "pick another with --device (see 'stt-daemon devices')") from None

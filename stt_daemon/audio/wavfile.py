@@ -127,12 +127,14 @@ class WavSource(QueueSource):
         self._thread = threading.Thread(target=self._run, name="wav-reader", daemon=True)
         self._direct: BinaryIO | None = None
         self._remaining = info.data_bytes
+        self._started = False
 
     @classmethod
     def open(cls, path: Path, block_ms: int = 20, realtime: bool = True, queue_ms: int = 2000) -> WavSource:
         return cls(read_wav_info(path), block_ms, realtime, queue_ms)
 
     def start(self) -> None:
+        self._started = True
         if self.realtime:
             self._thread.start()
             return
@@ -163,7 +165,10 @@ class WavSource(QueueSource):
         self._running.clear()
 
     def resume(self) -> None:
+        """Also the first start of a file that began paused (start_paused)."""
         self._running.set()
+        if not self._started:
+            self.start()
 
     def stop(self) -> None:
         self._stop.set()

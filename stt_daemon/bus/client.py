@@ -1,7 +1,10 @@
-"""Clients of a running daemon: the subscriber and the thin method callers.
+"""Clients of the daemon: the subscriber and the thin method callers.
 
-The subscriber matches signals by the well-known name, so it keeps working
-when the daemon restarts under a new unique name.
+The method callers never ask first whether a daemon runs: they call, and when the
+activation file is installed the bus starts one (paused: activation never opens the
+microphone). So every client behaves the same with or without a running daemon. The
+subscriber matches signals by the well-known name, so it keeps working when the daemon
+restarts under a new unique name; it never starts one.
 """
 
 from __future__ import annotations
@@ -18,20 +21,29 @@ from stt_daemon.events import Event, Final, Partial, Word
 _LOGGER = logging.getLogger(__name__)
 
 
-def _no_daemon() -> BusError:
-    return BusError("no stt-daemon is running on the session bus; start one with 'stt-daemon serve' "
-                    "or 'systemctl --user start stt-daemon'")
+#: Long enough for the bus to start a daemon (model load and warm-up) on a slow machine.
+ACTIVATION_TIMEOUT_MS = 120_000
+
+
+def _unavailable(error: Any) -> BusError:
+    message = str(getattr(error, "message", error))
+    if "ServiceUnknown" in message or "NameHasNoOwner" in message:
+        return BusError("no stt-daemon is running on the session bus; start one with 'stt-daemon serve' "
+                        "or 'systemctl --user start stt-daemon'")
+    if "Spawn" in message:
+        return BusError("the session bus tried to start stt-daemon and it did not come up; run "
+                        "'stt-daemon serve' to see why (or 'journalctl --user -u stt-daemon-activated')")
+    return BusError(f"stt-daemon did not answer: {message.splitlines()[0]}")
 
 
 def _proxy(bus: Any) -> Any:
+    """The daemon's object; the bus starts the daemon first when it can be activated."""
     from gi.repository import GLib
 
-    if not bus.dbus.NameHasOwner(BUS_NAME):
-        raise _no_daemon()
     try:
-        return bus.get(BUS_NAME, OBJECT_PATH)
-    except GLib.Error:
-        raise _no_daemon() from None
+        return bus.get(BUS_NAME, OBJECT_PATH, timeout=ACTIVATION_TIMEOUT_MS)
+    except GLib.Error as exc:
+        raise _unavailable(exc) from None
 
 
 def call(method: str, *args: Any) -> Any:
@@ -42,6 +54,8 @@ def call(method: str, *args: Any) -> Any:
     try:
         return getattr(proxy[INTERFACE], method)(*args)
     except GLib.Error as exc:
+        if "ServiceUnknown" in exc.message or "NoReply" in exc.message:
+            raise _unavailable(exc) from None
         message = exc.message.split(": ", 1)[-1] if exc.message else str(exc)
         raise BusError(f"{method} failed: {message.splitlines()[0]}") from None
 
@@ -52,7 +66,8 @@ def status() -> dict[str, Any]:
     proxy = _proxy(connect_session_bus())
     iface = proxy[INTERFACE]
     info: dict[str, Any] = {"state": iface.State, "device": iface.Device, "model": iface.Model,
-                            "last_error": iface.LastError, "api_version": iface.ApiVersion}
+                            "last_error": iface.LastError, "instance_id": iface.InstanceId,
+                            "api_version": iface.ApiVersion}
     try:
         info.update(iface.GetStats())
     except GLib.Error:  # a daemon that could not start has no figures

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -67,6 +68,7 @@ class SttDaemonObject:
     def __init__(self, controller: Controller, recent: RecentFinals,
                  reload: Callable[[], None] | None = None) -> None:
         """``reload`` checks the configuration (raising SttError) and has it applied."""
+        self.instance_id = uuid.uuid4().hex
         self._controller = controller
         self._recent = recent
         self._reload = reload
@@ -133,6 +135,10 @@ class SttDaemonObject:
         return ""
 
     @property
+    def InstanceId(self) -> str:
+        return self.instance_id
+
+    @property
     def ApiVersion(self) -> int:
         return API_VERSION
 
@@ -148,6 +154,7 @@ class BrokenDaemonObject:
     def __init__(self, error: str, reload: Callable[[], None]) -> None:
         self.error = error
         self._reload = reload
+        self.instance_id = uuid.uuid4().hex
 
     def _refuse(self, *args: Any) -> Any:
         raise Failed(f"not running: {self.error}")
@@ -163,6 +170,7 @@ class BrokenDaemonObject:
     Model = property(lambda self: "")
     LatencyP99Ms = property(lambda self: 0.0)
     LastError = property(lambda self: self.error)
+    InstanceId = property(lambda self: self.instance_id)
     ApiVersion = property(lambda self: API_VERSION)
 
 

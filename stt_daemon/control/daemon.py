@@ -141,10 +141,11 @@ class Daemon:
         controller.add_listener(lambda name, value: self._notifier.status(status_text(controller)))
         self._reloader = Reloader(controller, settings, self._change_output)
         watchdog = reporter = None
-        state = State.LISTENING
+        state = State.PAUSED if settings.start_paused else State.LISTENING
         try:
             try:
-                source.start()  # only now: audio captured during the warm-up would only queue up
+                if state is State.LISTENING:  # paused, the microphone is not even opened
+                    source.start()  # only now: audio captured during the warm-up would only queue up
             except DeviceError as exc:
                 if self._mode is not Mode.SERVE:
                     raise
@@ -154,7 +155,8 @@ class Daemon:
                 publication.own_name()
             controller.start(state)
             self._notifier.ready(status_text(controller))
-            _LOGGER.info("listening to %s" if state is State.LISTENING else "waiting for %s", controller.device)
+            _LOGGER.info({State.LISTENING: "listening to %s", State.PAUSED: "paused: %s stays closed until resumed",
+                          State.WAITING_FOR_DEVICE: "waiting for %s"}[state], controller.device)
             if self._notifier.watchdog_interval_s:
                 watchdog = Watchdog(self._notifier, controller.healthy, self._notifier.watchdog_interval_s)
                 watchdog.start()

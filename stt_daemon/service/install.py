@@ -1,4 +1,9 @@
-"""Install the systemd user unit and the D-Bus activation file for this installation."""
+"""Install the systemd user units and the D-Bus activation file for this installation.
+
+stt-daemon.service is the one a user enables: it listens at login unless config.toml says
+start_paused. stt-daemon-activated.service is what bus activation starts (an app calling the
+daemon while it is not running): the same sandboxed unit, always paused, never enabled.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +21,7 @@ from stt_daemon.files import write_file
 _LOGGER = logging.getLogger(__name__)
 
 UNIT_NAME = "stt-daemon.service"
+ACTIVATED_UNIT_NAME = "stt-daemon-activated.service"
 ACTIVATION_NAME = "org.sttdaemon.SttDaemon.service"
 
 
@@ -23,9 +29,9 @@ def _home(env: Mapping[str, str]) -> Path:
     return Path(env.get("HOME") or Path.home())
 
 
-def unit_path(env: Mapping[str, str] = os.environ) -> Path:
+def unit_path(env: Mapping[str, str] = os.environ, name: str = UNIT_NAME) -> Path:
     config = Path(env.get("XDG_CONFIG_HOME") or _home(env) / ".config")
-    return config / "systemd" / "user" / UNIT_NAME
+    return config / "systemd" / "user" / name
 
 
 def activation_path(env: Mapping[str, str] = os.environ) -> Path:
@@ -46,13 +52,30 @@ def _template(name: str) -> str:
 
 
 def _with_exec(text: str, key: str, command: str) -> str:
-    return "\n".join(f"{key}={command} serve" if line.startswith(f"{key}=") else line
-                     for line in text.splitlines()) + "\n"
+    """The template's ``key=/usr/bin/stt-daemon ARGS`` line with this install's command."""
+    return "\n".join(f"{key}={command} {line.split(' ', 1)[1]}" if line.startswith(f"{key}=") else line
+                      for line in text.splitlines()) + "\n"
+
+
+def activated_unit(text: str) -> str:
+    """The enabled unit turned into the one bus activation starts: paused, never enabled,
+    and stopped when the user starts the real one."""
+    out = []
+    for line in text.split("\n[Install]")[0].splitlines():
+        if line.startswith("Description="):
+            line += " (started by D-Bus activation: paused until asked)"
+        elif line.startswith("ExecStart="):
+            line += " --start-paused"
+        out.append(line)
+        if line.startswith("After="):
+            out.append(f"Conflicts={UNIT_NAME}")
+    return "\n".join(out) + "\n"
 
 
 def install(env: Mapping[str, str] = os.environ) -> list[Path]:
     command = command_line()
-    files = [(unit_path(env), _with_exec(_template(UNIT_NAME), "ExecStart", command)),
+    unit = _with_exec(_template(UNIT_NAME), "ExecStart", command)
+    files = [(unit_path(env), unit), (unit_path(env, ACTIVATED_UNIT_NAME), activated_unit(unit)),
              (activation_path(env), _with_exec(_template(ACTIVATION_NAME), "Exec", command))]
     for path, text in files:
         try:
@@ -64,7 +87,7 @@ def install(env: Mapping[str, str] = os.environ) -> list[Path]:
 
 def uninstall(env: Mapping[str, str] = os.environ) -> list[Path]:
     removed = []
-    for path in (unit_path(env), activation_path(env)):
+    for path in (unit_path(env), unit_path(env, ACTIVATED_UNIT_NAME), activation_path(env)):
         if path.is_file() or path.is_symlink():
             path.unlink()
             removed.append(path)
