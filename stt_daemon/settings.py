@@ -34,6 +34,7 @@ class Live(enum.Enum):
 
 
 LIVE = frozenset({"listen", "serve"})
+STDIN = Path("-")
 DECODE = frozenset({"listen", "serve", "transcribe"})
 
 
@@ -80,8 +81,10 @@ class Settings:
         None, "input device: index or part of its name (see 'stt-daemon devices')", Live.SOURCE, LIVE,
         short="-d")
     input: Path | None = setting(
-        None, "read a WAV file instead of the microphone, paced like one", Live.RESTART, LIVE,
-        in_file=False, short="-i", metavar="FILE")
+        None, "read a WAV file instead of the microphone, paced like one; - reads standard input",
+        Live.RESTART, LIVE, in_file=False, short="-i", metavar="FILE")
+    raw: bool = setting(False, "with --input -: raw s16le 16 kHz mono audio, no WAV header", Live.RESTART,
+                        LIVE, in_file=False)
     fast: bool = setting(False, "with --input: decode as fast as possible", Live.RESTART, LIVE, in_file=False)
     block_ms: int = setting(20, "audio block length in ms", Live.RESTART, low=10, high=500)
     latency_budget_ms: int = setting(
@@ -121,6 +124,12 @@ class Settings:
             if problem:
                 raise UsageError(f"{option_name(spec_field.name)} {problem} "
                                  f"(got {getattr(self, spec_field.name)!r})")
+        if self.raw and self.input != STDIN:
+            raise UsageError("--raw describes audio on standard input: use it with --input -")
+
+    @property
+    def reads_stdin(self) -> bool:
+        return self.input == STDIN
 
     @property
     def block_frames(self) -> int:

@@ -91,3 +91,43 @@ def test_stop_mid_utterance_flushes_the_final_and_exits_0(
     assert len(finals) == 1 and finals[0]["utterance"] == first["utterance"]
     assert finals[0]["text"], "the utterance in progress is flushed, not lost"
     assert "Traceback" not in err
+
+
+def test_listen_reads_wav_and_raw_audio_from_a_pipe(ko_dev: Path, clean_env: dict[str, str]) -> None:
+    clip = str(ko_dev / CLIP)
+    expected = offline_text(ko_dev / CLIP, clean_env)
+    for fmt, extra in (("wav", []), ("raw", ["--raw"])):
+        done = subprocess.run(f"sox {clip} -t {fmt} - | {' '.join(CLI)} listen --no-dbus --input - "
+                              + " ".join(extra), shell=True, env=clean_env, cwd=ROOT, capture_output=True,
+                              text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.strip() == expected, (fmt, done.stdout)
+
+
+def test_a_pipe_that_ends_mid_utterance_flushes_what_was_heard(ko_dev: Path, clean_env: dict[str, str]) -> None:
+    """A live writer (like parec) sends 20 ms every 20 ms and stops in the middle of a sentence."""
+    pcm = (ko_dev / LONG_CLIP).read_bytes()[44:]
+    proc = subprocess.Popen([*CLI, "listen", "--no-dbus", "--json", "--partials", "--input", "-", "--raw"],
+                            env=clean_env, cwd=ROOT, text=True, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    assert proc.stdin is not None and proc.stderr is not None
+    wait_for_line(proc.stderr, "listening to standard input", 120)
+    for offset in range(0, len(pcm) // 2, 640):  # half of the 11 s sentence, in real time
+        proc.stdin.buffer.write(pcm[offset:offset + 640])
+        proc.stdin.buffer.flush()
+        time.sleep(0.02)
+    proc.stdin.close()
+    assert proc.stdout is not None
+    out, err = proc.stdout.read(), proc.stderr.read()
+    assert proc.wait(timeout=60) == 0, err
+    events = [json.loads(line) for line in out.splitlines()]
+    assert any(e["type"] == "partial" for e in events), "text appeared while the audio came in"
+    assert events[-1]["type"] == "final" and events[-1]["text"], "the end of the stream flushed it"
+
+
+def test_a_stream_that_is_not_audio_is_one_line(clean_env: dict[str, str]) -> None:
+    done = subprocess.run([*CLI, "listen", "--no-dbus", "--input", "-"], input=b"these are not samples\n" * 4,
+                          env=clean_env, cwd=ROOT, capture_output=True, timeout=60)
+    lines = done.stderr.decode().strip().splitlines()
+    assert done.returncode == 4 and lines[-1].startswith("stt-daemon: error: standard input: not a WAV stream")
+    assert "--raw" in lines[-1] and "Traceback" not in done.stderr.decode()

@@ -9,6 +9,12 @@ from stt_daemon.settings import Settings
 def open_source(settings: Settings, wait_for_device: bool = False) -> AudioSource:
     """Raises AudioFileError or DeviceError with a one-line reason. Nothing is opened yet:
     the stream starts with the source's start()."""
+    if settings.reads_stdin:
+        import sys
+
+        from stt_daemon.audio.stdin import StdinSource
+
+        return StdinSource(sys.stdin.buffer, settings.raw, settings.block_ms)
     if settings.input is not None:
         from stt_daemon.audio.wavfile import WavSource
 

@@ -41,7 +41,11 @@ class WavInfo:
 
 
 def _bad(path: Path, why: str) -> AudioFileError:
-    return AudioFileError(f"{path}: {why}; convert it with: sox {path} -r 16000 -c 1 -b 16 out.wav")
+    return AudioFileError(f"{path}: {why}; {_convert_hint(path)}")
+
+
+def _convert_hint(path: Path) -> str:
+    return f"convert it with: sox {path} -r 16000 -c 1 -b 16 out.wav"
 
 
 def read_wav_info(path: Path) -> WavInfo:
@@ -69,7 +73,7 @@ def _parse(path: Path, f: BinaryIO, file_bytes: int) -> WavInfo:
             raise _bad(path, "WAV file has no audio data chunk")
         cid, size = chunk[:4], struct.unpack("<I", chunk[4:])[0]
         if cid == b"fmt ":
-            fmt = _parse_fmt(path, f.read(size))
+            fmt = parse_fmt(str(path), f.read(size), _convert_hint(path))
             f.seek(size % 2, 1)
         elif cid == b"data":
             if fmt is None:
@@ -91,19 +95,20 @@ def _parse(path: Path, f: BinaryIO, file_bytes: int) -> WavInfo:
             f.seek(size + size % 2, 1)
 
 
-def _parse_fmt(path: Path, body: bytes) -> tuple[str, int, int]:
+def parse_fmt(name: str, body: bytes, hint: str) -> tuple[str, int, int]:
+    """(sample format, channels, rate) from a fmt chunk; ``hint`` ends the error: what to do."""
     if len(body) < 16:
-        raise _bad(path, "WAV fmt chunk is truncated")
+        raise AudioFileError(f"{name}: WAV fmt chunk is truncated; {hint}")
     tag, channels, rate, _, _, bits = struct.unpack("<HHIIHH", body[:16])
     if tag == _EXTENSIBLE and len(body) >= 26:
         tag = struct.unpack("<H", body[24:26])[0]
     if channels < 1 or not 1000 <= rate <= 384000:
-        raise _bad(path, f"WAV header is implausible ({channels} channels at {rate} Hz)")
+        raise AudioFileError(f"{name}: WAV header is implausible ({channels} channels at {rate} Hz); {hint}")
     if tag == _PCM and bits in _INT_FORMATS:
         return _INT_FORMATS[bits], channels, rate
     if tag == _FLOAT and bits in _FLOAT_FORMATS:
         return _FLOAT_FORMATS[bits], channels, rate
-    raise _bad(path, f"unsupported WAV encoding (format tag {tag:#06x}, {bits} bits)")
+    raise AudioFileError(f"{name}: unsupported WAV encoding (format tag {tag:#06x}, {bits} bits); {hint}")
 
 
 class WavSource(QueueSource):

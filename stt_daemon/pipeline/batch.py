@@ -27,13 +27,18 @@ def transcribe_files(transcriber: Transcriber, files: Sequence[WavInfo], setting
                      publisher: Publisher, on_file: Callable[[WavInfo], None],
                      should_stop: Callable[[], bool] = lambda: False,
                      formatter: Formatter | None = None) -> None:
-    """Decode each file as fast as the CPU allows; each file's times start at zero."""
-    tracker = UtteranceTracker(transcriber.session())
+    """Decode each file as fast as the CPU allows; each file's times start at zero.
+
+    Every file gets a recognizer of its own, so it reads the same alone as in any batch:
+    Vosk keeps its speaker adaptation (i-vectors) across utterances for ten minutes of audio,
+    and neither FinalResult nor Reset clears it. Utterance ids run on across files.
+    """
+    next_utterance = 1
     for info in files:
         if should_stop():
             break
         on_file(info)
-        tracker.begin_stream()
+        tracker = UtteranceTracker(transcriber.session(), first_utterance=next_utterance)
         source = WavSource(info, settings.block_ms, realtime=False)
         source.start()
         worker = Worker(source, transcriber, tracker, publisher, settings, formatter=formatter, recycle=False)
@@ -43,4 +48,5 @@ def transcribe_files(transcriber: Transcriber, files: Sequence[WavInfo], setting
                 worker.submit(cmd.Stop())
         if worker.failed is not None:
             raise RuntimeError(f"recognition failed on {info.path}") from worker.failed
+        next_utterance = tracker.next_utterance
         _LOGGER.debug("%s: %.1f s decoded", info.path, info.duration_s)
