@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import time
@@ -113,8 +114,7 @@ def test_a_pipe_that_ends_mid_utterance_flushes_what_was_heard(ko_dev: Path, cle
     assert proc.stdin is not None and proc.stderr is not None
     wait_for_line(proc.stderr, "listening to standard input", 120)
     for offset in range(0, len(pcm) // 2, 640):  # half of the 11 s sentence, in real time
-        proc.stdin.buffer.write(pcm[offset:offset + 640])
-        proc.stdin.buffer.flush()
+        os.write(proc.stdin.fileno(), pcm[offset:offset + 640])
         time.sleep(0.02)
     proc.stdin.close()
     assert proc.stdout is not None
