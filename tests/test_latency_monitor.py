@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from stt_daemon.events import Final, Word
 from stt_daemon.pipeline.latency import LatencyMonitor
 from stt_daemon.pipeline.overload import Level, OverloadLadder
+from stt_daemon.pipeline.perceived import PerceivedLatency
 from stt_daemon.pipeline.recycle import PLATEAU_AUDIO_S, RecyclePolicy, Recycling
 
 MS = 1_000_000
@@ -76,3 +78,33 @@ def test_recycling_counts_growth_from_the_plateau_after_ten_minutes_of_audio() -
     assert recycling.arrived(None, generation) is False  # a failed build: nothing to swap
     fresh = Recycling(RecyclePolicy(max_growth_mb=250, max_audio_s=3600), rss=lambda: 600.0)
     assert fresh.due(session_audio_s=3600), "and after hours of audio, whatever the memory"
+
+
+def test_a_word_counts_as_shown_from_the_first_partial_that_held_it_until_the_final() -> None:
+    perceived = PerceivedLatency()
+    base = 10_000 * MS
+    for i in range(1, 101):  # 2 s of audio, 20 ms blocks, each delivered as its last sample was spoken
+        perceived.block(i * 0.02, base + i * 20 * MS)
+    perceived.partial(("욕조",), base + 700 * MS)
+    perceived.partial(("욕조", "에"), base + 900 * MS)
+    perceived.partial(("욕조", "애"), base + 1100 * MS)  # the second word changes...
+    perceived.partial(("욕조", "에", "물"), base + 1300 * MS)  # ...and comes back: shown from here
+    final = Final(1, "욕조 에 물을", "욕조 에 물을", 0.2, 1.5,
+                  (Word("욕조", 0.2, 0.6, 1.0), Word("에", 0.6, 0.8, 1.0), Word("물을", 0.9, 1.5, 1.0)), 0)
+    perceived.final(final, base + 1800 * MS)
+    figures = perceived.summary()
+    # 700 - 600; 1300 - 800 (its last change); 1800 - 1500 (first shown in the final)
+    assert sorted(round(v, 3) for v in perceived.words._values) == [100.0, 300.0, 500.0]
+    assert figures["end_of_speech"].p50_ms == 300.0  # shown at 1.8 s, spoken until 1.5 s
+    assert figures["onset"].p50_ms == 500.0  # the first partial at 0.7 s; speech began at 0.2 s
+    assert figures["word"].n == 3
+
+
+def test_a_reset_utterance_leaves_no_history_behind() -> None:
+    perceived = PerceivedLatency()
+    perceived.block(1.0, 5_000 * MS)
+    perceived.partial(("가",), 4_000 * MS)
+    perceived.forget_utterance()
+    perceived.final(Final(2, "나", "나", 0.5, 0.9, (Word("나", 0.5, 0.9, 1.0),), 0), 6_000 * MS)
+    assert perceived.summary()["onset"].n == 0, "no partial of this utterance was shown"
+    assert [round(v, 3) for v in perceived.words._values] == [1_100.0]

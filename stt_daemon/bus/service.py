@@ -130,6 +130,22 @@ class SttDaemonObject:
     def LatencyP99Ms(self) -> float:
         return self._controller.worker.monitor.summary().p99_ms
 
+    def _perceived(self, name: str) -> dict[str, float]:
+        figures = self._controller.worker.perceived.summary()[name]
+        return {"n": float(figures.n), "p50": figures.p50_ms, "p90": figures.p90_ms, "p99": figures.p99_ms}
+
+    @property
+    def WordLatencyMs(self) -> dict[str, float]:
+        return self._perceived("word")
+
+    @property
+    def EndOfSpeechLatencyMs(self) -> dict[str, float]:
+        return self._perceived("end_of_speech")
+
+    @property
+    def OnsetLatencyMs(self) -> dict[str, float]:
+        return self._perceived("onset")
+
     @property
     def LastError(self) -> str:
         return ""
@@ -169,6 +185,7 @@ class BrokenDaemonObject:
     Device = property(lambda self: "")
     Model = property(lambda self: "")
     LatencyP99Ms = property(lambda self: 0.0)
+    WordLatencyMs = EndOfSpeechLatencyMs = OnsetLatencyMs = property(lambda self: {})
     LastError = property(lambda self: self.error)
     InstanceId = property(lambda self: self.instance_id)
     ApiVersion = property(lambda self: API_VERSION)

@@ -156,4 +156,16 @@ class Controller:
             "stale_builds": worker.recycling.stale,
             "gated_blocks": worker.gate.gated_blocks if worker.gate is not None else 0,
             "sink_drops": self.publisher.drops(),
+            **self.perceived_stats(),
         }
+
+    def perceived_stats(self) -> dict[str, float | int]:
+        """What the user sees: word on screen after it was spoken, final after speech ended, first
+        partial after speech began; p50/p90/p99 in ms over the last words and utterances."""
+        out: dict[str, float | int] = {}
+        for name, figures in self.worker.perceived.summary().items():
+            out[f"{name}_latency_n"] = figures.n
+            out[f"{name}_latency_p50_ms"] = figures.p50_ms
+            out[f"{name}_latency_p90_ms"] = figures.p90_ms
+            out[f"{name}_latency_p99_ms"] = figures.p99_ms
+        return out

@@ -20,7 +20,7 @@ from stt_daemon.audio.open import open_source
 from stt_daemon.control.controller import Controller
 from stt_daemon.control.mainloop import MainLoop
 from stt_daemon.control.reload import Reloader
-from stt_daemon.control.report import StatsReporter, status_text
+from stt_daemon.control.report import StatsReporter, format_stats, status_text
 from stt_daemon.errors import BusError, DeviceError, ModelError, SttError
 from stt_daemon.models.locate import resolve_model
 from stt_daemon.output.publish import Publisher, QueuedSink, RecentFinals
@@ -179,6 +179,8 @@ class Daemon:
                     helper.stop()
             controller.stop()
             publisher.close()
+            if reporter is not None:  # the whole run's figures, once more at the end
+                _LOGGER.info("%s", format_stats(controller.stats()))
             if keeper is not None:
                 keeper.publication.close()
             self._reloader = None

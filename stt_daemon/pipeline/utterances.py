@@ -46,6 +46,11 @@ class UtteranceTracker:
         return (self._session.samples_fed - self._served_from) / SAMPLE_RATE
 
     @property
+    def position_s(self) -> float:
+        """Stream time at the end of the audio fed so far (decoded or skipped)."""
+        return self._offset_s + (self._session.samples_fed - self._origin_samples) / SAMPLE_RATE
+
+    @property
     def next_utterance(self) -> int:
         return self._current if self._current is not None else self._next_utterance
 

@@ -21,13 +21,14 @@ from stt_daemon.asr.base import StreamingSession, Transcriber
 from stt_daemon.audio.blocks import AudioSource, Block, EndOfStream
 from stt_daemon.audio.vad import SilenceGate, VoiceActivity
 from stt_daemon.errors import DeviceError
-from stt_daemon.events import Event
+from stt_daemon.events import Event, Partial
 from stt_daemon.output.format import Formatter
 from stt_daemon.output.publish import Publisher
 from stt_daemon.pipeline import commands as cmd
 from stt_daemon.pipeline.device import DeviceWatch
 from stt_daemon.pipeline.latency import LatencyMonitor
 from stt_daemon.pipeline.overload import Level, OverloadLadder
+from stt_daemon.pipeline.perceived import PerceivedLatency
 from stt_daemon.pipeline.recycle import RecyclePolicy, Recycling, build_in_background
 from stt_daemon.pipeline.utterances import UtteranceTracker
 from stt_daemon.settings import Settings
@@ -66,6 +67,7 @@ class Worker:
         self._clock = clock
         self.monitor = LatencyMonitor(settings.latency_budget_ms, latency_window_s, source.block_ms)
         self.ladder = OverloadLadder(settings.latency_budget_ms, clock=clock)
+        self.perceived = PerceivedLatency()
         self._vad = VoiceActivity(source.block_ms)
         self.gate = SilenceGate(source.block_ms) if settings.silence_gate else None
         self.recycling = Recycling(RecyclePolicy(settings.recycle_growth_mb, settings.recycle_after_s))
@@ -162,6 +164,7 @@ class Worker:
             if skipped:
                 self._tracker.skip(skipped)
             if not feed:
+                self.perceived.block(self._tracker.position_s, blocks[-1].captured_ns)
                 return
         self._decode(feed, blocks, dequeued_ns)
         if (self._endpoint_ms is not None and self._tracker.in_utterance
@@ -188,6 +191,7 @@ class Worker:
         self._last_captured_ns = newest.captured_ns
         batch = newest if len(blocks) == 1 else Block(newest.captured_ns, b"".join(b.pcm for b in blocks))
         events = self._tracker.accept(batch)
+        self.perceived.block(self._tracker.position_s, newest.captured_ns)
         recognized_ns = self._clock()
         for event in events:
             self._publish(event)
@@ -202,6 +206,11 @@ class Worker:
 
     def _publish(self, event: Event) -> None:
         self._publisher.publish(self._formatter.apply(event))
+        shown_ns = self._clock()
+        if isinstance(event, Partial):
+            self.perceived.partial(tuple(event.raw.split()), shown_ns)
+        else:
+            self.perceived.final(event, shown_ns)
 
     def _finish(self) -> None:
         final = self._tracker.finish(self._last_captured_ns or self._clock())
@@ -280,6 +289,7 @@ class Worker:
                 self._finish()
             case cmd.Reset():
                 self._tracker.reset()
+                self.perceived.forget_utterance()
             case cmd.Pause():
                 if self.state in (State.LISTENING, State.WAITING_FOR_DEVICE):
                     self._finish()  # the flushed final goes out before the state change
