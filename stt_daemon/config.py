@@ -40,8 +40,9 @@ class Config:
 
 
 def _line_of(text: str, key: str) -> int | None:
+    """The line that sets ``key``: ``key = ...``, or a table's ``[key]`` header."""
     for number, line in enumerate(text.splitlines(), 1):
-        if re.match(rf"\s*{re.escape(key)}\s*=", line):
+        if re.match(rf"\s*({re.escape(key)}\s*=|\[\s*{re.escape(key)}\s*\])", line):
             return number
     return None
 
@@ -103,6 +104,8 @@ def load(cli: Mapping[str, Any], env: Mapping[str, str] = os.environ, path: Path
 
 def toml_value(value: Any) -> str:
     """A value written as TOML."""
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{toml_value(k)} = {toml_value(v)}" for k, v in value.items()) + " }"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (int, float)):

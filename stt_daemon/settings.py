@@ -57,6 +57,14 @@ class Spec:
         """Why ``value`` (already of the right type) is not acceptable, or None."""
         if value is None:
             return None
+        if isinstance(value, dict):
+            from stt_daemon.output.rules import check_rules
+
+            try:
+                check_rules(value)
+            except ValueError as exc:
+                return str(exc)
+            return None
         if self.choices and value not in self.choices:
             return f"must be one of {', '.join(self.choices)}"
         if self.low is not None and self.high is not None and not self.low <= value <= self.high:
@@ -98,6 +106,16 @@ class Settings:
     output: str = setting("text", "stdout format", Live.OUTPUT, choices=("text", "json"),
                           alias=("--json", "json"))
     partials: bool = setting(False, "also print partials when stdout is not a terminal", Live.OUTPUT, LIVE)
+    formatting: bool = setting(
+        True, "write numbers, symbols and sentence case as text reads (the raw text stays available)",
+        Live.WORKER)
+    language: str | None = setting(
+        None, "language of the speech, for formatting and spoken commands (default: the model's)",
+        Live.WORKER, metavar="CODE")
+    digits: bool = setting(False, "English: write number words as digits", Live.WORKER)
+    replace: dict[str, str] | None = setting(
+        None, "config.toml table [replace]: a word, phrase or /regex/ -> the text to write instead",
+        Live.WORKER, frozenset())
     stdout: bool = setting(False, "also print transcripts on stdout (serve; listen always does)", Live.RESTART,
                            frozenset({"serve"}))
     dbus: bool = setting(True, "publish on the D-Bus session bus too (listen; serve always does)", Live.RESTART,
@@ -168,6 +186,8 @@ def value_type(name: str) -> tuple[type, bool]:
     """(the type of a key's values, whether it may be unset), from the field's annotation."""
     hint = typing.get_type_hints(Settings)[name]
     args = [a for a in typing.get_args(hint) if a is not type(None)]
+    if args and typing.get_origin(args[0]) is dict:
+        return dict, True
     if args:
         return args[0], True
     assert isinstance(hint, type)
@@ -175,7 +195,7 @@ def value_type(name: str) -> tuple[type, bool]:
 
 
 _TYPE_WORDS = {bool: "true or false", int: "a whole number", float: "a number", str: "a string",
-               Path: "a path string"}
+               Path: "a path string", dict: "a table of strings"}
 
 
 def describe_type(name: str) -> str:
@@ -189,7 +209,8 @@ def coerce(name: str, value: Any) -> Any:
         value = float(value)
     elif kind is Path and isinstance(value, str):
         value = Path(value).expanduser()
-    if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
+    wrong_table = isinstance(value, dict) and not all(isinstance(v, str) for pair in value.items() for v in pair)
+    if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)) or wrong_table:
         raise ValueError(f"must be {describe_type(name)}, not {value!r}")
     problem = spec_of(name).problem(value)
     if problem:
@@ -201,6 +222,8 @@ def parse_text(name: str, raw: str) -> Any:
     """A value written as text ($STT_DAEMON_X); raises ValueError(reason)."""
     kind, _ = value_type(name)
     value: Any = raw
+    if kind is dict:
+        raise ValueError("is a table: set it in config.toml")
     try:
         if kind is bool:
             if raw.lower() not in ("1", "0", "true", "false", "yes", "no", "on", "off"):

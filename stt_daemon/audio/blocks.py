@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import NamedTuple, Protocol
 
 from stt_daemon.audio.convert import PcmConverter
+from stt_daemon.errors import ExitCode, SttError
 
 
 class Block(NamedTuple):
@@ -60,6 +61,13 @@ class AudioSource(Protocol):
     def reopen(self) -> None:
         """Find the device again and reopen it; raises DeviceError while it is away."""
         ...
+
+
+class CaptureImpossible(SttError):
+    """Capture cannot work in this process at all, whatever the device (start, resume and reopen
+    may raise it): the daemon stops with the device exit code instead of waiting for a device."""
+
+    exit_code = ExitCode.DEVICE
 
 
 class EndOfStream(Exception):

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
-from stt_daemon.audio.blocks import QueueSource
+from stt_daemon.audio.blocks import CaptureImpossible, QueueSource
 from stt_daemon.audio.convert import PcmConverter
 from stt_daemon.errors import DeviceError
 from stt_daemon.settings import SAMPLE_RATE
@@ -164,9 +164,14 @@ class MicSource(QueueSource):
                 dtype="int16", blocksize=self._block_frames, callback=self._callback,
                 finished_callback=self._finished)
             self._stream.start()
-        except (self._sd.PortAudioError, MemoryError, OSError) as exc:
-            # MemoryError: cffi could not make its callback (writable and executable memory
-            # refused, as under MemoryDenyWriteExecute=): no crash loop, one line.
+        except MemoryError:
+            # cffi could not make PortAudio's callback: writable and executable memory is refused
+            # (MemoryDenyWriteExecute=yes). No device will ever work, so no waiting for one.
+            self._stream = None
+            raise CaptureImpossible("cannot capture audio: this process may not create executable memory, "
+                                    "which the audio callback needs; remove MemoryDenyWriteExecute= from "
+                                    "the service's unit") from None
+        except (self._sd.PortAudioError, OSError) as exc:
             self._stream = None
             raise DeviceError(f"cannot open input device {self.device.name!r}: {exc}; "
                               "pick another with --device (see 'stt-daemon devices')") from None

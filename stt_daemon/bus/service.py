@@ -63,6 +63,7 @@ class SttDaemonObject:
     # pydbus signals are descriptors that keep their callbacks per instance.
     Partial = signal()
     Final = signal()
+    Formatted = signal()
     PropertiesChanged = signal()
 
     def __init__(self, controller: Controller, recent: RecentFinals,
@@ -165,6 +166,7 @@ class BrokenDaemonObject:
 
     Partial = signal()
     Final = signal()
+    Formatted = signal()
     PropertiesChanged = signal()
 
     def __init__(self, error: str, reload: Callable[[], None]) -> None:
@@ -201,13 +203,15 @@ class DbusSink:
         self._failing = False
 
     def publish(self, event: Event) -> None:
-        """Partial and Final carry the recognizer's own text (API version 1)."""
+        """Partial and Final carry the recognizer's own text (API version 1); Formatted follows
+        each Final with the text as displayed."""
         try:
             if isinstance(event, Partial):
                 self._obj.Partial(event.utterance, event.raw)
             else:
                 words = [(w.word, w.start, w.end, w.conf) for w in event.words]
                 self._obj.Final(event.utterance, event.raw, event.start, event.end, words)
+                self._obj.Formatted(event.utterance, event.text)
             self._failing = False
         except Exception as exc:  # GLib.Error once the connection is closed
             if not self._failing:

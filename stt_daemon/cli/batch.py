@@ -22,6 +22,7 @@ def transcribe(files: tuple[Path, ...], **params: Any) -> None:
     from stt_daemon.asr.factory import load_transcriber
     from stt_daemon.control.mainloop import MainLoop
     from stt_daemon.models.locate import resolve_model
+    from stt_daemon.output.format import build_formatter
     from stt_daemon.output.publish import Publisher
     from stt_daemon.output.stdout import StdoutFormat, StdoutSink
     from stt_daemon.pipeline.batch import check_files, transcribe_files
@@ -43,7 +44,7 @@ def transcribe(files: tuple[Path, ...], **params: Any) -> None:
         transcriber = load_transcriber(location.path, location.name, EngineOptions.from_settings(settings),
                                        location.origin)
         transcribe_files(transcriber, infos, settings, Publisher([sink]), on_file,
-                         lambda: loop.stop_requested)
+                         lambda: loop.stop_requested, build_formatter(settings, transcriber.name))
     finally:
         loop.close()
 

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from stt_daemon.asr.base import Transcriber
 from stt_daemon.audio.blocks import AudioSource
 from stt_daemon.errors import BusError
-from stt_daemon.output.format import Formatter
+from stt_daemon.output.format import Formatter, build_formatter
 from stt_daemon.output.publish import Publisher
 from stt_daemon.pipeline import commands as cmd
 from stt_daemon.pipeline.utterances import UtteranceTracker
@@ -116,10 +116,12 @@ class Controller:
         """Serve from a newly loaded model: built and warmed aside, swapped between utterances."""
         self._apply(cmd.UseTranscriber(transcriber))
 
-    def configure(self, settings: Settings) -> None:
-        """What the worker applies at once: budgets, recycling, its own endpointer."""
+    def configure(self, settings: Settings, model_name: str | None = None) -> None:
+        """What the worker applies at once: budgets, recycling, its own endpointer, formatting
+        (for the language of ``model_name``, default the model in use)."""
+        formatter = build_formatter(settings, model_name or self.model_name)
         self._apply(cmd.Configure(settings.latency_budget_ms, settings.recycle_after_s,
-                                  settings.recycle_growth_mb, settings.endpoint_silence_ms))
+                                  settings.recycle_growth_mb, settings.endpoint_silence_ms, formatter))
 
     def stop(self, timeout_s: float = 5.0) -> None:
         """Close the source, decode what is queued, flush the last utterance as a final."""

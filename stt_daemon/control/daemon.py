@@ -23,6 +23,7 @@ from stt_daemon.control.reload import Reloader
 from stt_daemon.control.report import StatsReporter, format_stats, status_text
 from stt_daemon.errors import BusError, DeviceError, ModelError, SttError
 from stt_daemon.models.locate import resolve_model
+from stt_daemon.output.format import build_formatter
 from stt_daemon.output.publish import Publisher, QueuedSink, RecentFinals
 from stt_daemon.output.stdout import StdoutFormat, StdoutSink
 from stt_daemon.pipeline.worker import State
@@ -126,6 +127,7 @@ class Daemon:
             self._stdout = QueuedSink(StdoutSink(fmt, on_closed=self._loop.request_stop))
             publisher.add(self._stdout)
         controller = Controller(source, transcriber, publisher, settings,  # builds and warms the recognizer
+                                formatter=build_formatter(settings, transcriber.name),
                                 should_stop=lambda: self._loop.stop_requested)
         if self._loop.stop_requested:  # Ctrl-C during the model load or the warm-up: nothing to flush
             return
@@ -184,6 +186,8 @@ class Daemon:
             if keeper is not None:
                 keeper.publication.close()
             self._reloader = None
+        if controller.worker.fatal is not None:
+            raise controller.worker.fatal
 
     def _wait_broken(self, error: str) -> bool:
         """serve that cannot start stays on the bus with the error until a reload fixes the

@@ -50,12 +50,14 @@ class Reloader:
         for key, live in changed.items():
             by_live.setdefault(live, []).append(key)
         controller = self._controller
-        if Live.WORKER in by_live or Live.ENGINE in by_live:
-            controller.configure(new)  # at once, the worker's own endpointer included
+        transcriber = None
         if Live.ENGINE in by_live:
             location = resolve_model(new.model)
             transcriber = load_transcriber(location.path, location.name, EngineOptions.from_settings(new),
                                            location.origin)
+        if Live.WORKER in by_live or transcriber is not None:  # at once: endpointer, formatting...
+            controller.configure(new, transcriber.name if transcriber is not None else None)
+        if transcriber is not None:
             controller.use_transcriber(transcriber)
         if Live.SOURCE in by_live and new.input is None:
             controller.switch_source(open_source(new))

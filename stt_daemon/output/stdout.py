@@ -101,6 +101,8 @@ def _point_at_devnull(stream: TextIO) -> None:
 def event_json(event: Event, latency_ms: float | None) -> dict[str, Any]:
     """The JSON-lines record; ``latency_ms`` is left out where it is not known (subscribers)."""
     record: dict[str, Any] = {"type": "partial", "utterance": event.utterance, "text": event.text}
+    if event.raw and event.raw != event.text:
+        record["raw"] = event.raw  # the recognizer's own text, before formatting
     if isinstance(event, Final):
         record.update(type="final", start=event.start, end=event.end,
                       words=[{"word": w.word, "start": w.start, "end": w.end, "conf": round(w.conf, 3)}

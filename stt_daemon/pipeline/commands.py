@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from stt_daemon.asr.base import StreamingSession, Transcriber
 from stt_daemon.audio.blocks import AudioSource
+from stt_daemon.output.format import Formatter
 
 
 @dataclass
@@ -79,3 +80,4 @@ class Configure(Command):
     recycle_after_s: float
     recycle_growth_mb: float
     endpoint_silence_ms: int | None  # the energy endpointer's; the engine's own rules come with a swap
+    formatter: Formatter

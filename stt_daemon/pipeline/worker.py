@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 
 from stt_daemon.asr.base import StreamingSession, Transcriber
-from stt_daemon.audio.blocks import AudioSource, Block, EndOfStream
+from stt_daemon.audio.blocks import AudioSource, Block, CaptureImpossible, EndOfStream
 from stt_daemon.audio.vad import SilenceGate, VoiceActivity
 from stt_daemon.errors import DeviceError
 from stt_daemon.events import Event, Partial
@@ -85,6 +85,7 @@ class Worker:
         self._ended = False
         self._reported_drops = 0
         self.failed: BaseException | None = None
+        self.fatal: CaptureImpossible | None = None  # a user error that ended the worker
         self.progress_ns = clock()  # the last time the loop went round; for the watchdog
 
     # -- the outside: other threads use only these ----------------------------------------
@@ -266,6 +267,9 @@ class Worker:
         elif self.state is State.WAITING_FOR_DEVICE and self._device.due(now):
             try:
                 self._source.reopen()
+            except CaptureImpossible as exc:
+                self._give_up(exc)
+                return
             except DeviceError as exc:
                 delay_s = self._device.failed(now)
                 _LOGGER.debug("device not back yet (%s); next try in %.2f s", exc, delay_s)
@@ -280,8 +284,14 @@ class Worker:
     def _apply(self, command: cmd.Command) -> None:
         try:
             self._dispatch(command)
+        except CaptureImpossible as exc:
+            self._give_up(exc)
         finally:
             command.done.set()
+
+    def _give_up(self, exc: CaptureImpossible) -> None:
+        _LOGGER.error("%s", exc)
+        self.fatal, self._ended = exc, True
 
     def _dispatch(self, command: cmd.Command) -> None:
         match command:
@@ -313,6 +323,7 @@ class Worker:
                 self.ladder.set_budget_ms(command.latency_budget_ms)
                 self.recycling.policy = RecyclePolicy(command.recycle_growth_mb, command.recycle_after_s)
                 self._endpoint_ms = command.endpoint_silence_ms
+                self._formatter = command.formatter
 
     def _resume(self) -> None:
         """Reopen the stream; a device that is away now is waited for (and looked up afresh)."""
