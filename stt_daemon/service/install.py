@@ -52,7 +52,10 @@ def _template(name: str) -> str:
 
 
 def _with_exec(text: str, key: str, command: str) -> str:
-    """The template's ``key=/usr/bin/stt-daemon ARGS`` line with this install's command."""
+    """The template's ``key=/usr/bin/stt-daemon ARGS`` line with this install's command (in a
+    unit, % starts a specifier, so a path holding one is written %%)."""
+    if key == "ExecStart":
+        command = command.replace("%", "%%")
     return "\n".join(f"{key}={command} {line.split(' ', 1)[1]}" if line.startswith(f"{key}=") else line
                       for line in text.splitlines()) + "\n"
 
