@@ -34,6 +34,7 @@ class Live(enum.Enum):
 
 
 LIVE = frozenset({"listen", "serve"})
+DICTATE = frozenset({"dictate"})
 STDIN = Path("-")
 DECODE = frozenset({"listen", "serve", "transcribe"})
 
@@ -111,7 +112,7 @@ class Settings:
         Live.WORKER)
     language: str | None = setting(
         None, "language of the speech, for formatting and spoken commands (default: the model's)",
-        Live.WORKER, metavar="CODE")
+        Live.WORKER, DECODE | DICTATE, metavar="CODE")
     digits: bool = setting(False, "English: write number words as digits", Live.WORKER)
     replace: dict[str, str] | None = setting(
         None, "config.toml table [replace]: a word, phrase or /regex/ -> the text to write instead",
@@ -120,6 +121,13 @@ class Settings:
                            frozenset({"serve"}))
     dbus: bool = setting(True, "publish on the D-Bus session bus too (listen; serve always does)", Live.RESTART,
                          frozenset({"listen"}))
+    backend: str = setting("auto", "the tool that types (auto picks one for the session)", Live.RESTART,
+                           DICTATE, choices=("auto", "xdotool", "wtype", "ydotool", "clipboard"))
+    paste_keys: str = setting("ctrl+v", "the keys that paste into the window (terminals want ctrl+shift+v)",
+                              Live.RESTART, DICTATE, metavar="KEYS")
+    commands: dict[str, str] | None = setting(
+        None, "config.toml table [commands]: a spoken phrase -> newline, paragraph, scratch, stop or text",
+        Live.RESTART, frozenset())
     start_paused: bool = setting(
         False, "start with the microphone closed until asked (Resume, toggle, hold)", Live.RESTART, LIVE)
     warmup: bool = setting(True, "warm a new recognizer before it serves (a slow first utterance "

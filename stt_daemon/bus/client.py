@@ -60,6 +60,14 @@ def call(method: str, *args: Any) -> Any:
         raise BusError(f"{method} failed: {message.splitlines()[0]}") from None
 
 
+def model_name() -> str:
+    """The running daemon's model (it is not started for this)."""
+    bus = connect_session_bus()
+    if not bus.dbus.NameHasOwner(BUS_NAME):
+        return ""
+    return str(_proxy(bus)[INTERFACE].Model)
+
+
 def status() -> dict[str, Any]:
     from gi.repository import GLib
 
@@ -86,17 +94,23 @@ def event_from_signal(name: str, params: tuple[Any, ...]) -> Event | None:
 
 
 class Subscription:
-    """Delivers the daemon's Partial and Final signals, and tells when it comes and goes.
+    """Delivers the daemon's signals (by default Partial and Final as events), and tells when
+    it comes and goes.
 
     ``on_presence`` is first called once the bus has answered whether the daemon is there;
     the signal match rules were sent before that question, so from then on no signal is missed.
     """
 
     def __init__(self, on_event: Callable[[Event], None],
-                 on_presence: Callable[[bool], None] = lambda present: None) -> None:
+                 on_presence: Callable[[bool], None] = lambda present: None,
+                 on_signal: Callable[[str, tuple[Any, ...]], None] | None = None,
+                 signals: tuple[str, ...] = ("Partial", "Final")) -> None:
+        """``on_signal`` gets every signal in ``signals`` as (name, arguments)."""
         self.bus = connect_session_bus()
 
         def fired(sender: str, obj: str, iface: str, signal: str, params: tuple[Any, ...]) -> None:
+            if on_signal is not None:
+                on_signal(signal, params)
             event = event_from_signal(signal, params)
             if event is not None:
                 on_event(event)
@@ -104,7 +118,7 @@ class Subscription:
         self._handles = [
             self.bus.subscribe(sender=BUS_NAME, iface=INTERFACE, signal=name, object=OBJECT_PATH,
                                signal_fired=fired)
-            for name in ("Partial", "Final")
+            for name in signals
         ]
         self._handles.append(self.bus.watch_name(
             BUS_NAME, name_appeared=lambda owner: on_presence(True),

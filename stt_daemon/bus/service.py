@@ -90,6 +90,18 @@ class SttDaemonObject:
         self._controller.resume()
 
     @_one_line_errors
+    def Toggle(self) -> str:
+        return self._controller.toggle().value
+
+    @_one_line_errors
+    def Hold(self) -> None:
+        self._controller.hold()
+
+    @_one_line_errors
+    def Release(self) -> None:
+        self._controller.release()
+
+    @_one_line_errors
     def Reset(self) -> None:
         self._controller.reset()
 
@@ -177,7 +189,7 @@ class BrokenDaemonObject:
     def _refuse(self, *args: Any) -> Any:
         raise Failed(f"not running: {self.error}")
 
-    Pause = Resume = Reset = Finalize = GetRecent = GetStats = _refuse
+    Pause = Resume = Toggle = Hold = Release = Reset = Finalize = GetRecent = GetStats = _refuse
 
     @_one_line_errors
     def Reload(self) -> None:

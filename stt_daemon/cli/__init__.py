@@ -46,9 +46,9 @@ def _with_global_options(command: click.Command) -> None:
 
 
 def _register() -> None:
-    from stt_daemon.cli import batch, clients, config, live, models, system
+    from stt_daemon.cli import batch, clients, config, dictate, live, models, system
 
-    for module in (live, batch, config, system, clients, models):
+    for module in (live, batch, config, system, clients, dictate, models):
         for command in module.COMMANDS:
             _with_global_options(command)
             cli.add_command(command)

@@ -102,6 +102,19 @@ class Controller:
     def resume(self) -> None:
         self._apply(cmd.Resume())
 
+    def toggle(self) -> State:
+        """Pause when listening, resume when paused; returns the state it led to."""
+        self._apply(cmd.Toggle())
+        return self.state
+
+    def hold(self) -> None:
+        """Push-to-talk's key went down: listen."""
+        self._apply(cmd.Resume())
+
+    def release(self) -> None:
+        """Push-to-talk's key came up: the final of what was said, at once, then quiet."""
+        self._apply(cmd.Release())
+
     def finalize(self) -> None:
         self._apply(cmd.Finalize())
 

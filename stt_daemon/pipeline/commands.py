@@ -44,6 +44,17 @@ class Resume(Command):
 
 
 @dataclass
+class Release(Command):
+    """Push-to-talk's key came up: close the stream, decode what it already captured, publish
+    the final at once, stay paused."""
+
+
+@dataclass
+class Toggle(Command):
+    """Pause when listening (or waiting for the device), resume when paused."""
+
+
+@dataclass
 class Stop(Command):
     """Close the source, decode what it queued, flush the last utterance, end the worker."""
 

@@ -301,13 +301,20 @@ class Worker:
                 self._tracker.reset()
                 self.perceived.forget_utterance()
             case cmd.Pause():
-                if self.state in (State.LISTENING, State.WAITING_FOR_DEVICE):
-                    self._finish()  # the flushed final goes out before the state change
-                    self._source.pause()
-                    self._set_state(State.PAUSED)
+                self._pause()
             case cmd.Resume():
                 if self.state is State.PAUSED:
                     self._resume()
+            case cmd.Toggle():
+                if self.state is State.PAUSED:
+                    self._resume()
+                else:
+                    self._pause()
+            case cmd.Release():
+                if self.state in (State.LISTENING, State.WAITING_FOR_DEVICE):
+                    self._source.pause()  # nothing after the key came up...
+                    self._drain()  # ...but all that came before it
+                    self._pause()
             case cmd.Stop():
                 self._set_state(State.STOPPING)
                 self._source.stop()
@@ -324,6 +331,20 @@ class Worker:
                 self.recycling.policy = RecyclePolicy(command.recycle_growth_mb, command.recycle_after_s)
                 self._endpoint_ms = command.endpoint_silence_ms
                 self._formatter = command.formatter
+
+    def _pause(self) -> None:
+        if self.state in (State.LISTENING, State.WAITING_FOR_DEVICE):
+            self._finish()  # the flushed final goes out before the state change
+            self._source.pause()
+            self._set_state(State.PAUSED)
+
+    def _drain(self) -> None:
+        """Decode every block the source has queued."""
+        try:
+            while (block := self._source.read(0)) is not None:
+                self._take(block)
+        except EndOfStream:
+            self._ended = True
 
     def _resume(self) -> None:
         """Reopen the stream; a device that is away now is waited for (and looked up afresh)."""
@@ -350,7 +371,7 @@ class Worker:
                 while (block := old.read(0)) is not None:
                     self._decode([block], [block], self._clock())
             except EndOfStream:
-                pass
+                pass  # the old source ends here; the new one goes on
         self._source = new
         old.stop()
         _LOGGER.info("now listening to %s", new.description)

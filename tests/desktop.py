@@ -1,0 +1,88 @@
+"""A real X server (Xvfb) and a real text widget (Tk) that has the focus, for typing tests.
+
+The widget writes its whole content to a file whenever it changes, so a test reads exactly
+what a user would see in it. Everything is started here and stopped by the PID it got.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+TARGET = r"""
+import os, sys, tkinter as tk
+out = sys.argv[1]
+root = tk.Tk()
+root.geometry("900x300+0+0")
+text = tk.Text(root)
+text.pack(fill="both", expand=True)
+shown = [None]
+
+def poll():
+    if root.focus_get() is None:
+        text.focus_force()
+    content = text.get("1.0", "end-1c")
+    if content != shown[0]:
+        with open(out + ".tmp", "w", encoding="utf-8") as f:
+            f.write(content)
+        os.replace(out + ".tmp", out)
+        shown[0] = content
+    root.after(10, poll)
+
+root.after(10, poll)
+text.focus_force()
+root.mainloop()
+"""
+
+
+class TextWidget:
+    def __init__(self, out: Path) -> None:
+        self.out = out
+
+    def text(self) -> str:
+        return self.out.read_text("utf-8") if self.out.exists() else ""
+
+    def wait_for(self, expected: str, timeout_s: float = 60) -> str:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.text() == expected:
+                return expected
+            time.sleep(0.02)
+        return self.text()
+
+
+@contextmanager
+def x_server() -> Iterator[str]:
+    """Xvfb on a free display number; yields the DISPLAY value."""
+    read_fd, write_fd = os.pipe()
+    server = subprocess.Popen(["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1280x800x24", "-nolisten",
+                               "tcp"], pass_fds=(write_fd,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    os.close(write_fd)
+    with os.fdopen(read_fd) as f:
+        number = f.readline().strip()
+    try:
+        yield f":{number}"
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+@contextmanager
+def text_widget(display: str, folder: Path) -> Iterator[TextWidget]:
+    """A Tk Text widget with the keyboard focus on ``display``."""
+    out = folder / "widget.txt"
+    proc = subprocess.Popen([sys.executable, "-c", TARGET, str(out)], env={**os.environ, "DISPLAY": display})
+    try:
+        deadline = time.monotonic() + 30
+        while not out.exists():
+            assert time.monotonic() < deadline and proc.poll() is None, "the Tk widget did not come up"
+            time.sleep(0.05)
+        yield TextWidget(out)
+    finally:
+        proc.terminate()
+        proc.wait(10)
