@@ -101,6 +101,11 @@ class Settings:
     endpoint_silence_ms: int | None = setting(
         None, "trailing silence in ms that ends an utterance (model default: 500)", Live.ENGINE,
         low=50, high=10000)
+    sentence_end_silence_ms: int = setting(
+        0, "trailing silence in ms that ends an utterance which already ends a sentence (Korean); "
+        "0 turns the rule off", Live.WORKER, low=0, high=10000)
+    tuned_endpoints: bool = setting(
+        False, "end utterances sooner by tuned engine rules (rule 2 after 0.1 s, rule 3 after 0.7 s)", Live.ENGINE)
     partial_interval_ms: int | None = setting(
         None, "Vosk's decoding chunk in ms: how often partials can change (default 240)", Live.ENGINE,
         low=30, high=2000, step=10)
@@ -133,7 +138,10 @@ class Settings:
     warmup: bool = setting(True, "warm a new recognizer before it serves (a slow first utterance "
                            "without)", Live.RESTART, LIVE)
     silence_gate: bool = setting(True, "keep long silence away from the recognizer (idle CPU)",
-                                 Live.RESTART, LIVE)
+                                 Live.RESTART)
+    vad: str = setting("auto", "how speech is told from silence and noise: silero (a speech model), "
+                       "energy (loudness), auto (silero where installed)", Live.RESTART,
+                       choices=("auto", "silero", "energy"))
     recycle_after_s: float = setting(
         4 * 3600.0, "replace the recognizer after this much audio in s (it grows in memory)", Live.WORKER,
         LIVE, low=1, high=1e7)

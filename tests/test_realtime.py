@@ -6,6 +6,7 @@ None of these depends on how fast the machine is: overload runs in simulated tim
 
 from __future__ import annotations
 
+import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -56,6 +57,25 @@ def test_overload_climbs_the_ladder_recovers_and_loses_nothing(transcriber: Tran
     assert 0 < session.slow_calls < 100
     assert [f.text for f in sink.finals()] == [f.text for f in reference.finals()], \
         "bigger blocks while catching up change nothing in what is heard"
+
+
+def test_catching_up_never_merges_two_utterances_across_their_pause(transcriber: Transcriber, ko_dev: Path,
+                                                                    tmp_path: Path) -> None:
+    """One 1.9 s stall just before the end of a sentence (in simulated time): the blocks that
+    queued behind it hold the end of speech, the 1.5 s pause and the next sentence's start.
+    Catching up must still let the engine see the pause, so the two sentences stay two finals."""
+    first, second = ko_dev / "etts_kih00012.wav", ko_dev / "etts_kih00023.wav"
+    joined = concat([first, second], tmp_path / "two.wav", 1.5)
+    first_s = read_wav_info(first).duration_s
+    reference, _ = run_source(transcriber, SimulatedMic(joined, SimClock()), COLD, clock=SimClock())
+    assert len(reference.finals()) >= 2, "the pause ends the first sentence"
+    clock = SimClock()
+    stalled = WrappingTranscriber(transcriber,
+                                  lambda s: SlowSession(s, clock, 1900, from_s=first_s - 0.3, to_s=first_s - 0.28))
+    sink, controller = run_source(stalled, SimulatedMic(joined, clock), COLD, clock=clock)
+    assert controller.worker.ladder.max_level >= Level.CATCH_UP, "the stall was caught up"
+    assert controller.stats()["drops"] == 0
+    assert [f.text for f in sink.finals()] == [f.text for f in reference.finals()]
 
 
 def _final_position_s(transcriber: Transcriber, path: Path) -> tuple[float, str]:
@@ -234,10 +254,53 @@ def test_energy_endpointer_ends_utterances_soon_after_speech(transcriber: Transc
                                                              tmp_path: Path) -> None:
     clip = concat([ko_dev / "etts_kih00023.wav"], tmp_path / "clip.wav", 3.0)
     speech_end_s = (ko_dev / "etts_kih00023.wav").stat().st_size / 32000  # an upper bound
-    default, _ = run_file(transcriber, clip, COLD)
-    short, _ = run_file(transcriber, clip, Settings(warmup=False, endpoint_silence_ms=300))
+    engine_only = Settings(warmup=False, sentence_end_silence_ms=0)  # this clip ends a sentence (-까요)
+    default, _ = run_file(transcriber, clip, engine_only)
+    short, _ = run_file(transcriber, clip, Settings(warmup=False, endpoint_silence_ms=300, sentence_end_silence_ms=0))
     default_at, short_at = default.final_positions_s()[-1], short.final_positions_s()[-1]
     print(f"\nfinal at {default_at:.2f} s by default, {short_at:.2f} s with a 300 ms endpoint")
     assert short_at < default_at
     assert short_at <= speech_end_s + 0.5
     assert corpus_cer([(default.finals()[-1].text, " ".join(f.text for f in short.finals()))]) <= 0.1
+
+
+NOISES = ["exercise_bike", "running_tap", "dude_miaowing", "doing_the_dishes"]
+
+
+@pytest.fixture(scope="module")
+def room_noise(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    from devkit.servers import SHARED
+
+    folder = tmp_path_factory.mktemp("noise")
+    made = {}
+    for name in NOISES:
+        made[name] = folder / f"{name}.wav"
+        subprocess.run(["sox", str(SHARED / "audio" / "noise" / f"{name}.wav"), str(made[name]), "trim", "0", "20"],
+                       check=True)
+    return made
+
+
+@pytest.mark.parametrize("noise", NOISES)
+def test_room_noise_keeps_the_gate_shut_and_hears_no_words(transcriber: Transcriber, room_noise: dict[str, Path],
+                                                           noise: str) -> None:
+    """Real room noise, nobody speaking: the speech detector keeps Vosk away from nearly all of it."""
+    sink, controller = run_file(transcriber, room_noise[noise], Settings(warmup=False, vad="silero"))
+    stats = controller.stats()
+    assert stats["gated_blocks"] >= 0.85 * stats["blocks"], stats  # the first second is decoded
+    assert [f.text for f in sink.finals() if f.text] == [], "no phantom words"
+
+
+def test_speech_in_room_noise_is_still_heard(transcriber: Transcriber, ko_dev: Path, room_noise: dict[str, Path],
+                                            tmp_path: Path) -> None:
+    """A sentence with the exercise bike 10 dB below it, after 4 s of the bike alone."""
+    clean = concat([ko_dev / "etts_kih00012.wav"], tmp_path / "clean.wav", 1.0)
+    speech = tmp_path / "late.wav"
+    subprocess.run(["sox", str(clean), str(speech), "pad", "4", "0"], check=True)
+    noisy = tmp_path / "noisy.wav"
+    subprocess.run(["sox", "-m", "-v", "1", str(speech), "-v", "0.3", str(room_noise["exercise_bike"]), str(noisy),
+                    "trim", "0", str((speech.stat().st_size - 44) / 32000)], check=True)
+    reference, _ = run_file(transcriber, clean, UNGATED)
+    heard, controller = run_file(transcriber, noisy, Settings(warmup=False, vad="silero"))
+    assert controller.stats()["gated_blocks"] > 100, "the bike alone was held back"
+    text = " ".join(f.text for f in heard.finals() if f.text)
+    assert corpus_cer([(" ".join(f.text for f in reference.finals()), text)]) <= 0.25, text

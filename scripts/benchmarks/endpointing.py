@@ -94,10 +94,9 @@ def run(location: ModelLocation, clips: list[Path], folder: Path,
     padded_clips = [padded(clip, PAD_S, folder) for clip in clips]
     for silence_ms in silences_ms:
         label = "default" if silence_ms is None else f"endpoint_silence_{silence_ms}ms"
-        options = EngineOptions(endpoint_silence_ms=silence_ms)
-        transcriber = load_transcriber(location.path, location.name, options)
+        settings = Settings(endpoint_silence_ms=silence_ms)  # otherwise the defaults, as shipped
+        transcriber = load_transcriber(location.path, location.name, EngineOptions.from_settings(settings))
         bare_model = bare.load_model(location.path) if silence_ms is None else None
-        settings = Settings(endpoint_silence_ms=silence_ms)
         ours: dict[str, list[float]] = {"final": [], "partial": []}
         theirs: dict[str, list[float]] = {"final": [], "partial": []}
         missed = {"daemon": 0, "bare": 0}

@@ -34,10 +34,11 @@ class EngineOptions:
 
     endpoint_silence_ms: int | None = None  # trailing silence that ends an utterance
     partial_interval_ms: int | None = None  # how often the engine decodes (partials can change)
+    tuned_endpoints: bool = False  # the engine's endpoint rules as we measured best, not its own
 
     @classmethod
     def from_settings(cls, settings: Settings) -> EngineOptions:
-        return cls(settings.endpoint_silence_ms, settings.partial_interval_ms)
+        return cls(settings.endpoint_silence_ms, settings.partial_interval_ms, settings.tuned_endpoints)
 
 
 class StreamingSession(Protocol):

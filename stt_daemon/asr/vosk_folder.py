@@ -19,8 +19,14 @@ from pathlib import Path
 from stt_daemon.asr.base import EngineOptions
 from stt_daemon.errors import ModelError
 
-# Kaldi's defaults are 0.5 s / 1.0 s / 2.0 s for rules 2, 3 and 4; we keep their ratios.
+# Kaldi's defaults are 0.5 s / 1.0 s / 2.0 s for rules 2, 3 and 4; --endpoint-silence-ms keeps their ratios.
 _RULE_FACTORS = {"2": 1.0, "3": 2.0, "4": 4.0}
+# Without it, rule 2 (an utterance the decoder is confident has ended: relative cost <= 2)
+# fires after 0.1 s of trailing silence instead of 0.5 s, and rule 3 (cost <= 8) after 0.7 s
+# instead of 1.0 s; rule 4 (2 s, any cost) stays (--tuned-endpoints). Measured over ko-dev sentences
+# joined with 300-700 ms pauses: end of speech -> final about 0.5 s sooner, no sentence split
+# at its inner pauses on held-out clips, CER no worse; opt-in, since it costs CPU with 120 ms chunks.
+_TUNED_RULES = {"2": "0.1", "3": "0.7"}
 
 
 def is_vosk_model(path: Path) -> bool:
@@ -80,6 +86,9 @@ def conf_options(options: EngineOptions) -> dict[str, str]:
         for rule, factor in _RULE_FACTORS.items():
             seconds = options.endpoint_silence_ms * factor / 1000
             opts[f"--endpoint.rule{rule}.min-trailing-silence"] = f"{seconds:g}"
+    elif options.tuned_endpoints:
+        for rule, tuned in _TUNED_RULES.items():
+            opts[f"--endpoint.rule{rule}.min-trailing-silence"] = tuned
     if options.partial_interval_ms is not None:
         opts["--frames-per-chunk"] = str(options.partial_interval_ms // 10)
     return opts

@@ -49,7 +49,7 @@ class VoiceActivity:
 class SilenceGate:
     """Decides which blocks reach the recognizer."""
 
-    def __init__(self, block_ms: int = 20, close_after_ms: int = 1000, preroll_ms: int = 300) -> None:
+    def __init__(self, block_ms: int = 20, close_after_ms: int = 1000, preroll_ms: int = 500) -> None:
         self._close_after_blocks = max(1, close_after_ms // block_ms)
         self._preroll: collections.deque[Block] = collections.deque(maxlen=max(1, preroll_ms // block_ms))
         self._quiet_blocks = 0

@@ -15,9 +15,10 @@ from collections.abc import Callable
 from stt_daemon.asr.base import Transcriber
 from stt_daemon.audio.blocks import AudioSource
 from stt_daemon.errors import BusError
-from stt_daemon.output.format import Formatter, build_formatter
+from stt_daemon.output.format import Formatter, build_formatter, language_of
 from stt_daemon.output.publish import Publisher
 from stt_daemon.pipeline import commands as cmd
+from stt_daemon.pipeline.endpoint import build_endpointing
 from stt_daemon.pipeline.utterances import UtteranceTracker
 from stt_daemon.pipeline.warmup import warm_up
 from stt_daemon.pipeline.worker import State, Worker
@@ -132,9 +133,12 @@ class Controller:
     def configure(self, settings: Settings, model_name: str | None = None) -> None:
         """What the worker applies at once: budgets, recycling, its own endpointer, formatting
         (for the language of ``model_name``, default the model in use)."""
-        formatter = build_formatter(settings, model_name or self.model_name)
+        model_name = model_name or self.model_name
+        formatter = build_formatter(settings, model_name)
+        endpointing = build_endpointing(settings.endpoint_silence_ms, settings.sentence_end_silence_ms,
+                                        settings.language or language_of(model_name))
         self._apply(cmd.Configure(settings.latency_budget_ms, settings.recycle_after_s,
-                                  settings.recycle_growth_mb, settings.endpoint_silence_ms, formatter))
+                                  settings.recycle_growth_mb, endpointing, formatter))
 
     def stop(self, timeout_s: float = 5.0) -> None:
         """Close the source, decode what is queued, flush the last utterance as a final."""

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from stt_daemon.asr.base import StreamingSession, Transcriber
 from stt_daemon.audio.blocks import AudioSource
 from stt_daemon.output.format import Formatter
+from stt_daemon.pipeline.endpoint import Endpointing
 
 
 @dataclass
@@ -90,5 +91,5 @@ class Configure(Command):
     latency_budget_ms: float
     recycle_after_s: float
     recycle_growth_mb: float
-    endpoint_silence_ms: int | None  # the energy endpointer's; the engine's own rules come with a swap
+    endpointing: Endpointing  # the daemon's own rules; the engine's come with a swap
     formatter: Formatter

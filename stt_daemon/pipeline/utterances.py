@@ -37,6 +37,11 @@ class UtteranceTracker:
         self._offset_s = 0.0
 
     @property
+    def last_partial(self) -> str:
+        """The raw text of the utterance in progress, as last decoded ("" between utterances)."""
+        return self._last_partial
+
+    @property
     def in_utterance(self) -> bool:
         return self._current is not None
 

@@ -19,13 +19,15 @@ from collections.abc import Callable
 
 from stt_daemon.asr.base import StreamingSession, Transcriber
 from stt_daemon.audio.blocks import AudioSource, Block, CaptureImpossible, EndOfStream
-from stt_daemon.audio.vad import SilenceGate, VoiceActivity
+from stt_daemon.audio.speech import make_detector
+from stt_daemon.audio.vad import SilenceGate
 from stt_daemon.errors import DeviceError
 from stt_daemon.events import Event, Partial
-from stt_daemon.output.format import Formatter
+from stt_daemon.output.format import Formatter, language_of
 from stt_daemon.output.publish import Publisher
 from stt_daemon.pipeline import commands as cmd
 from stt_daemon.pipeline.device import DeviceWatch
+from stt_daemon.pipeline.endpoint import build_endpointing
 from stt_daemon.pipeline.latency import LatencyMonitor
 from stt_daemon.pipeline.overload import Level, OverloadLadder
 from stt_daemon.pipeline.perceived import PerceivedLatency
@@ -60,7 +62,8 @@ class Worker:
                  clock: Callable[[], int] = time.monotonic_ns, latency_window_s: float = 30.0) -> None:
         self._source = source
         self._transcriber = transcriber  # where new sessions come from
-        self._endpoint_ms = settings.endpoint_silence_ms  # the energy endpointer's
+        self._endpointing = build_endpointing(settings.endpoint_silence_ms, settings.sentence_end_silence_ms,
+                                              settings.language or language_of(transcriber.name))
         self._tracker = tracker
         self._publisher = publisher
         self._formatter = formatter if formatter is not None else Formatter()
@@ -68,7 +71,7 @@ class Worker:
         self.monitor = LatencyMonitor(settings.latency_budget_ms, latency_window_s, source.block_ms)
         self.ladder = OverloadLadder(settings.latency_budget_ms, clock=clock)
         self.perceived = PerceivedLatency()
-        self._vad = VoiceActivity(source.block_ms)
+        self._vad = make_detector(settings.vad, source.block_ms)
         self.gate = SilenceGate(source.block_ms) if settings.silence_gate else None
         self.recycling = Recycling(RecyclePolicy(settings.recycle_growth_mb, settings.recycle_after_s))
         self._recycle = recycle
@@ -168,8 +171,8 @@ class Worker:
                 self.perceived.block(self._tracker.position_s, blocks[-1].captured_ns)
                 return
         self._decode(feed, blocks, dequeued_ns)
-        if (self._endpoint_ms is not None and self._tracker.in_utterance
-                and self._vad.trailing_silence_ms >= self._endpoint_ms):
+        if self._tracker.in_utterance and self._endpointing.due(self._vad.trailing_silence_ms,
+                                                                 self._tracker.last_partial):
             self._finish()
 
     def _catch_up(self, first: Block) -> list[Block]:
@@ -329,7 +332,7 @@ class Worker:
                 self.monitor.set_budget_ms(command.latency_budget_ms)
                 self.ladder.set_budget_ms(command.latency_budget_ms)
                 self.recycling.policy = RecyclePolicy(command.recycle_growth_mb, command.recycle_after_s)
-                self._endpoint_ms = command.endpoint_silence_ms
+                self._endpointing = command.endpointing
                 self._formatter = command.formatter
 
     def _pause(self) -> None:
