@@ -19,6 +19,14 @@ class Partial:
     text: str  # formatted for display
     raw: str  # the recognizer's own text, before formatting
     captured_ns: int  # capture time of the newest block behind this event
+    stable_words: int = 0  # leading words of ``raw`` that will not change (pipeline/stable.py)
+    stable_text: str = ""  # those words, formatted for display like ``text``
+    stable_grew: bool = False  # the stable prefix is longer than in the utterance's last partial
+
+    @property
+    def stable_raw(self) -> str:
+        """The stable prefix in the recognizer's own words."""
+        return " ".join(self.raw.split()[:self.stable_words])
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from devkit.servers import KO_DEV, ROOT, start_virtual_mic, stop_virtual_mic
+from devkit.servers import KO_DEV, ROOT, private_bus, start_virtual_mic, stop_virtual_mic
 from stt_daemon.asr.base import EngineOptions, Transcriber
 from stt_daemon.errors import ExitCode
 from tests.notify_helpers import notify_socket
@@ -113,3 +113,19 @@ def wait_for_line(stream: Any, needle: str, timeout_s: float, seen: list[str] | 
         if needle in line:
             return str(line)
     raise AssertionError(f"no line with {needle!r} within {timeout_s} s; got: {''.join(seen)[-2000:]}")
+
+
+@pytest.fixture
+def bus(tmp_path: Path, clean_env: dict[str, str]) -> Iterator[dict[str, str]]:
+    """clean_env plus DBUS_SESSION_BUS_ADDRESS of a bus of our own."""
+    with private_bus(tmp_path) as (address, pid):
+        yield {**clean_env, "DBUS_SESSION_BUS_ADDRESS": address, "TEST_BUS_PID": str(pid)}
+
+
+@pytest.fixture
+def desktop(tmp_path: Path) -> Iterator[tuple[str, Any]]:
+    """A real X server with a focused Tk text widget: (DISPLAY, tests.desktop.TextWidget)."""
+    from tests.desktop import text_widget, x_server
+
+    with x_server() as display, text_widget(display, tmp_path) as widget:
+        yield display, widget

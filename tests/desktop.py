@@ -17,15 +17,20 @@ from pathlib import Path
 TARGET = r"""
 import os, sys, tkinter as tk
 out = sys.argv[1]
+keep_focus = sys.argv[2] == "1"  # take the focus back whenever it leaves (else: only at the start)
 root = tk.Tk()
+root.title(sys.argv[3])
 root.geometry("900x300+0+0")
 text = tk.Text(root)
 text.pack(fill="both", expand=True)
 shown = [None]
+had_focus = [False]
 
 def poll():
-    if root.focus_get() is None:
+    if root.focus_get() is None and (keep_focus or not had_focus[0]):
         text.focus_force()
+    elif root.focus_get() is not None:
+        had_focus[0] = True
     content = text.get("1.0", "end-1c")
     if content != shown[0]:
         with open(out + ".tmp", "w", encoding="utf-8") as f:
@@ -73,10 +78,13 @@ def x_server() -> Iterator[str]:
 
 
 @contextmanager
-def text_widget(display: str, folder: Path) -> Iterator[TextWidget]:
-    """A Tk Text widget with the keyboard focus on ``display``."""
-    out = folder / "widget.txt"
-    proc = subprocess.Popen([sys.executable, "-c", TARGET, str(out)], env={**os.environ, "DISPLAY": display})
+def text_widget(display: str, folder: Path, title: str = "widget",
+                keep_focus: bool = True) -> Iterator[TextWidget]:
+    """A Tk Text widget with the keyboard focus on ``display``, in a window titled ``title``.
+    With ``keep_focus`` it takes the focus back whenever it loses it; else it takes it once."""
+    out = folder / f"{title}.txt"
+    proc = subprocess.Popen([sys.executable, "-c", TARGET, str(out), "1" if keep_focus else "0", title],
+                            env={**os.environ, "DISPLAY": display})
     try:
         deadline = time.monotonic() + 30
         while not out.exists():

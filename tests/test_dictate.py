@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,7 @@ from stt_daemon.dictate.commands import Action, Commands
 from stt_daemon.errors import ExitCode
 from tests.conftest import CLI, ROOT, assert_one_line_error, run_cli, wait_for_line
 from tests.dbus_helpers import SignalCollector
-from tests.desktop import TextWidget, text_widget, x_server
+from tests.desktop import TextWidget
 from tests.pipeline_helpers import concat
 
 # Single sentences that the model closes with one final each.
@@ -28,25 +27,21 @@ def five(ko_dev: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return concat([ko_dev / clip for clip in CLIPS], tmp_path_factory.mktemp("dictate") / "five.wav", 1.5)
 
 
-@pytest.fixture
-def desktop(tmp_path: Path) -> Iterator[tuple[str, TextWidget]]:
-    with x_server() as display, text_widget(display, tmp_path) as widget:
-        yield display, widget
-
-
 def start(args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
     return subprocess.Popen([*CLI, *args], env=env, cwd=ROOT, text=True, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)
 
 
-def dictate_one_run(audio: Path, env: dict[str, str], address: str) -> list[str]:
-    """`dictate` first, then a daemon that reads ``audio``; returns the Formatted texts."""
+def dictate_one_run(audio: Path, env: dict[str, str], address: str, backend: str = "xdotool",
+                    says: str = "typing with xdotool") -> list[str]:
+    """`dictate` first (until it ``says`` it is ready), then a daemon that reads ``audio``;
+    returns the Formatted texts."""
     env = {**env, "DBUS_SESSION_BUS_ADDRESS": address}
     collector = SignalCollector(address)
-    dictate = start(["dictate", "--backend", "xdotool"], env)
+    dictate = start(["dictate", "--backend", backend], env)
     try:
         assert dictate.stderr is not None
-        wait_for_line(dictate.stderr, "typing with xdotool", 60)
+        wait_for_line(dictate.stderr, says, 60)
         wait_for_line(dictate.stderr, "waiting for the daemon", 60)
         daemon = start(["serve", "--fast", "--input", str(audio)], env)
         _, err = daemon.communicate(timeout=300)

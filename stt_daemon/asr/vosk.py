@@ -43,18 +43,22 @@ def _vosk() -> Any:
     return vosk
 
 
+def _timed_words(items: Any) -> tuple[TimedWord, ...]:
+    return tuple(TimedWord(str(w["word"]), float(w["start"]), float(w["end"]), float(w.get("conf", 1.0)))
+                 for w in items or ())
+
+
 def parse_result(raw: str) -> Hypothesis:
     """Result()/FinalResult() JSON: {"text": ..., "result": [{"word", "start", "end", "conf"}]}."""
     data = json.loads(raw)
-    words = tuple(
-        TimedWord(str(w["word"]), float(w["start"]), float(w["end"]), float(w.get("conf", 1.0)))
-        for w in data.get("result", ())
-    )
-    return Hypothesis(str(data.get("text", "")).strip(), words)
+    return Hypothesis(str(data.get("text", "")).strip(), _timed_words(data.get("result")))
 
 
 def parse_partial(raw: str) -> Hypothesis:
-    return Hypothesis(str(json.loads(raw).get("partial", "")).strip())
+    """PartialResult() JSON: {"partial": ..., "partial_result": [...]} (the words only with
+    SetPartialWords)."""
+    data = json.loads(raw)
+    return Hypothesis(str(data.get("partial", "")).strip(), _timed_words(data.get("partial_result")))
 
 
 class VoskSession:

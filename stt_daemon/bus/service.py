@@ -62,6 +62,7 @@ class SttDaemonObject:
 
     # pydbus signals are descriptors that keep their callbacks per instance.
     Partial = signal()
+    Stable = signal()
     Final = signal()
     Formatted = signal()
     PropertiesChanged = signal()
@@ -177,6 +178,7 @@ class BrokenDaemonObject:
     error, and Reload() to try again once the configuration is fixed. No restart storm."""
 
     Partial = signal()
+    Stable = signal()
     Final = signal()
     Formatted = signal()
     PropertiesChanged = signal()
@@ -216,10 +218,17 @@ class DbusSink:
 
     def publish(self, event: Event) -> None:
         """Partial and Final carry the recognizer's own text (API version 1); Formatted follows
-        each Final with the text as displayed."""
+        each Final with the text as displayed.
+
+        Stable follows a Partial whose stable prefix grew, with that prefix as displayed, like
+        Formatted and unlike Partial: its use is to show or type the words early, and what is
+        typed must be what the final's Formatted text begins with (the final's display text
+        starts with it, except for a counted retraction; pipeline/stable.py)."""
         try:
             if isinstance(event, Partial):
                 self._obj.Partial(event.utterance, event.raw)
+                if event.stable_grew:
+                    self._obj.Stable(event.utterance, event.stable_text)
             else:
                 words = [(w.word, w.start, w.end, w.conf) for w in event.words]
                 self._obj.Final(event.utterance, event.raw, event.start, event.end, words)

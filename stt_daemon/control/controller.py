@@ -53,7 +53,8 @@ class Controller:
             _LOGGER.info("recognizer warmed up in %.1f s", warm_up(session, should_stop))
         self._listeners: list[Listener] = []
         self.publisher = publisher
-        self.worker = Worker(source, transcriber, UtteranceTracker(session), publisher, settings,
+        self._tracker = UtteranceTracker(session)
+        self.worker = Worker(source, transcriber, self._tracker, publisher, settings,
                              formatter=formatter, notify=self._notify, clock=clock,
                              latency_window_s=latency_window_s)
         self._started_s = time.monotonic()
@@ -175,6 +176,7 @@ class Controller:
             "stale_builds": worker.recycling.stale,
             "gated_blocks": worker.gate.gated_blocks if worker.gate is not None else 0,
             "sink_drops": self.publisher.drops(),
+            **self._tracker.stable.stats(),  # stable_words, retractions, retraction_rate
             **self.perceived_stats(),
         }
 

@@ -47,6 +47,16 @@ class Commands:
         words = [w.lower().strip(".,!?") for w in words]
         return "".join(words) if self._squeeze else " ".join(words)
 
+    def could_be_whole_command(self, text: str) -> bool:
+        """Could ``text``, the words heard so far, still grow into a command that only works as
+        the whole utterance ("scratch that")? Live typing waits until it cannot."""
+        key = self._key(text.split())
+        for phrase, action in self._table.items():
+            if action in _WHOLE_ONLY and (phrase == key or phrase.startswith(key if self._squeeze else key + " ")
+                                          or not key):
+                return True
+        return False
+
     def parse(self, text: str) -> list[Action]:
         """What to do for one utterance's text, in order."""
         words = text.split()

@@ -11,7 +11,7 @@ import dataclasses
 import re
 from collections.abc import Callable, Sequence
 
-from stt_daemon.events import Event
+from stt_daemon.events import Event, Partial
 from stt_daemon.settings import Settings
 
 TextTransform = Callable[[str], str]
@@ -33,6 +33,8 @@ class Formatter:
     def apply(self, event: Event) -> Event:
         if not self._transforms:
             return event
+        if isinstance(event, Partial) and event.stable_words:
+            return dataclasses.replace(event, text=self.text(event.raw), stable_text=self.text(event.stable_raw))
         return dataclasses.replace(event, text=self.text(event.raw))
 
 

@@ -103,6 +103,8 @@ def event_json(event: Event, latency_ms: float | None) -> dict[str, Any]:
     record: dict[str, Any] = {"type": "partial", "utterance": event.utterance, "text": event.text}
     if event.raw and event.raw != event.text:
         record["raw"] = event.raw  # the recognizer's own text, before formatting
+    if isinstance(event, Partial):
+        record["stable_words"] = event.stable_words  # leading words of "raw" (or "text") that stay
     if isinstance(event, Final):
         record.update(type="final", start=event.start, end=event.end,
                       words=[{"word": w.word, "start": w.start, "end": w.end, "conf": round(w.conf, 3)}

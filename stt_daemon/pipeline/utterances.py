@@ -10,6 +10,7 @@ from __future__ import annotations
 from stt_daemon.asr.base import Hypothesis, StreamingSession
 from stt_daemon.audio.blocks import Block
 from stt_daemon.events import Event, Final, Partial, Word
+from stt_daemon.pipeline.stable import StablePrefix
 from stt_daemon.settings import SAMPLE_RATE
 
 
@@ -26,6 +27,7 @@ class UtteranceTracker:
         self._served_from = session.samples_fed
         self.utterances = 0
         self.partials_enabled = True  # the overload ladder turns partials down
+        self.stable = StablePrefix()  # which leading words of the partials will stay
 
     @property
     def session(self) -> StreamingSession:
@@ -81,7 +83,9 @@ class UtteranceTracker:
         if not text or text == self._last_partial:
             return []
         self._last_partial = text
-        return [Partial(self._utterance_id(), text, text, block.captured_ns)]
+        words = text.split()
+        stable, grew = self.stable.update(words, self.position_s)
+        return [Partial(self._utterance_id(), text, text, block.captured_ns, stable, " ".join(words[:stable]), grew)]
 
     def finish(self, captured_ns: int) -> Final | None:
         """End the utterance in progress now (stop, pause, Finalize) and return its final."""
@@ -92,6 +96,7 @@ class UtteranceTracker:
         self._session.reset()
         self._current = None
         self._last_partial = ""
+        self.stable.forget()
 
     def _utterance_id(self) -> int:
         if self._current is None:
@@ -102,6 +107,7 @@ class UtteranceTracker:
     def _make_final(self, hyp: Hypothesis, captured_ns: int) -> Final | None:
         had_partials = self._current is not None
         self._last_partial = ""
+        self.stable.close(hyp.text.split())
         if not hyp.text and not had_partials:
             return None  # Vosk closes stretches of silence with empty results
         utterance = self._utterance_id()
