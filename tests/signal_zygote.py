@@ -29,7 +29,7 @@ def main() -> None:
     bus = sys.argv[5] if len(sys.argv) > 5 else ""
     from gi.repository import Gio  # noqa: F401  (imported here once, so that no child pays for it)
 
-    from stt_daemon import cli  # noqa: F401  (likewise)
+    from stt_daemon.cli import app  # noqa: F401  (likewise: the click application, imported lazily by main)
     from stt_daemon.asr.base import EngineOptions
     from stt_daemon.asr.factory import load_transcriber
     from stt_daemon.control import daemon

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import signal
 import stat
 import subprocess
@@ -33,10 +34,43 @@ def test_installed_unit_passes_systemd_analyze_verify(clean_env: dict[str, str])
                             env=clean_env, capture_output=True, text=True, timeout=60)
     assert verify.returncode == 0 and verify.stderr == "", verify.stderr
     activation = Path(clean_env["XDG_DATA_HOME"]) / "dbus-1" / "services" / "org.sttdaemon.SttDaemon.service"
-    assert "SystemdService=stt-daemon.service" in activation.read_text()
+    assert "SystemdService=stt-daemon-activated.service" in activation.read_text()
+    activated = unit.with_name("stt-daemon-activated.service")
+    assert "--start-paused" in activated.read_text() and "[Install]" not in activated.read_text()
+    verify = subprocess.run(["systemd-analyze", "verify", "--user", "--man=no", str(activated)],
+                            env=clean_env, capture_output=True, text=True, timeout=60)
+    assert verify.returncode == 0 and verify.stderr == "", verify.stderr
     assert "systemctl --user" in done.stdout
+    for path in (unit, activated):
+        assert _exposure(path, clean_env) <= 3.5, f"{path.name} is sandboxed"
     removed = run_cli(["uninstall-service"], clean_env)
     assert removed.returncode == 0 and not unit.exists() and not activation.exists()
+
+
+def _exposure(unit: Path, env: dict[str, str]) -> float:
+    """systemd's own rating of the unit's sandbox (0 safe .. 10 exposed), read offline."""
+    Path(env["XDG_RUNTIME_DIR"]).mkdir(mode=0o700, parents=True, exist_ok=True)
+    rated = subprocess.run(["systemd-analyze", "security", "--user", "--offline=true", "--no-pager", str(unit)],
+                           env=env, capture_output=True, text=True, timeout=60)
+    found = re.search(r"Overall exposure level for \S+: ([\d.]+)", rated.stdout)
+    assert found, rated.stdout[-500:] + rated.stderr
+    print(f"\n{unit.name}: exposure {found.group(1)}")
+    return float(found.group(1))
+
+
+def test_dictate_unit_installs_verifies_and_belongs_to_the_graphical_session(clean_env: dict[str, str]) -> None:
+    done = run_cli(["install-service", "--dictate"], clean_env)
+    assert done.returncode == 0, done.stderr
+    unit = Path(clean_env["XDG_CONFIG_HOME"]) / "systemd" / "user" / "stt-daemon-dictate.service"
+    text = unit.read_text()
+    exec_start = next(line for line in text.splitlines() if line.startswith("ExecStart="))
+    assert Path(exec_start.split("=", 1)[1].split()[0]).is_absolute() and exec_start.endswith(" dictate")
+    assert "WantedBy=graphical-session.target" in text and "RestrictAddressFamilies=AF_UNIX\n" in text
+    verify = subprocess.run(["systemd-analyze", "verify", "--user", "--man=no", str(unit)],
+                            env=clean_env, capture_output=True, text=True, timeout=60)
+    assert verify.returncode == 0 and verify.stderr == "", verify.stderr
+    assert "enable --now stt-daemon stt-daemon-dictate" in done.stdout
+    assert run_cli(["uninstall-service"], clean_env).returncode == 0 and not unit.exists()
 
 
 def test_install_respects_umask_and_never_writes_through_a_symlink(clean_env: dict[str, str],

@@ -1,97 +1,61 @@
-"""The command line: commands, and the one mapping from errors to exit codes.
+"""The command line. ``main`` is the entry point; the click application (stt_daemon.cli.app)
+is imported only when needed, so that a hotkey's `stt-daemon hold|release|toggle` is one
+D-Bus call from the standard library (stt_daemon.cli.hotkey) and no more.
 
 Only the cli package parses arguments, installs signal handlers or exits.
 """
 
 from __future__ import annotations
 
-import logging
-import os
 import sys
-
-import click
-
-from stt_daemon import __version__
-from stt_daemon.cli.logs import setup_logging
-from stt_daemon.errors import ExitCode, SttError
-
-_LOGGER = logging.getLogger(__name__)
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="stt-daemon")
-@click.option("-v", "--verbose", is_flag=True, help="Debug logging on stderr.")
-@click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors on stderr.")
-def cli(verbose: bool, quiet: bool) -> None:
-    """Offline, real-time speech-to-text (Vosk). Transcripts on stdout, diagnostics on stderr."""
-    setup_logging(verbose, quiet)
-
-
-def _verbosity(ctx: click.Context, param: click.Parameter, value: bool) -> None:
-    if value:
-        setup_logging(verbose=param.name == "verbose", quiet=param.name == "quiet")
-
-
-def _with_global_options(command: click.Command) -> None:
-    """-v and -q work after the command's name too (stt-daemon listen -q), in every command."""
-    command.params += [
-        click.Option(["-v", "--verbose"], is_flag=True, expose_value=False, callback=_verbosity,
-                     help="Debug logging on stderr."),
-        click.Option(["-q", "--quiet"], is_flag=True, expose_value=False, callback=_verbosity,
-                     help="Only warnings and errors on stderr."),
-    ]
-    if isinstance(command, click.Group):
-        for sub in command.commands.values():
-            _with_global_options(sub)
-
-
-def _register() -> None:
-    from stt_daemon.cli import batch, clients, config, dictate, live, models, system
-
-    for module in (live, batch, config, system, clients, dictate, models):
-        for command in module.COMMANDS:
-            _with_global_options(command)
-            cli.add_command(command)
-
-
-_register()
+from typing import Any
 
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: one line on stderr and a code from errors.ExitCode for what a user can fix."""
+    args = sys.argv[1:] if argv is None else argv
+    try:
+        if len(args) == 1:
+            from stt_daemon.cli.hotkey import METHODS
+
+            if args[0] in METHODS:
+                _fast_hotkey(METHODS[args[0]])  # returns only when the ordinary path must do it
+        from stt_daemon.cli.app import _leave, _run
+    except KeyboardInterrupt:  # Ctrl-C before the command began: nothing to flush, no traceback
+        import os
+
+        os._exit(128 + 2)
     _leave(_run(argv))
 
 
-def _run(argv: list[str] | None) -> int:
+def _fast_hotkey(method: str) -> None:
+    """Call and exit; return when the ordinary path must do it (and nothing reached the daemon)."""
+    import os
+
+    from stt_daemon.cli import hotkey
+
     try:
-        cli.main(args=argv, prog_name="stt-daemon", standalone_mode=False)
-    except SttError as exc:
-        _LOGGER.debug("user error", exc_info=True)
+        reply = hotkey.call(method)
+    except (hotkey.Unhandled, OSError):
+        return
+    except hotkey.CallFailed as exc:
+        if "ServiceUnknown" in exc.name or "NameHasNoOwner" in exc.name:
+            return  # the ordinary path says what to do about a missing daemon
         priority = "<3>" if os.environ.get("JOURNAL_STREAM") else ""
-        click.echo(f"{priority}stt-daemon: error: {exc}", err=True)
-        return int(exc.exit_code)
-    except click.exceptions.Exit as exc:
-        return int(exc.exit_code)
-    except click.UsageError as exc:
-        hint = f" (see 'stt-daemon {exc.ctx.info_name} --help')" if exc.ctx and exc.ctx.parent else ""
-        click.echo(f"stt-daemon: error: {exc.format_message()}{hint}", err=True)
-        return ExitCode.USAGE
-    except click.ClickException as exc:
-        click.echo(f"stt-daemon: error: {exc.format_message()}", err=True)
-        return ExitCode.USAGE
-    except (click.Abort, KeyboardInterrupt):
-        return 128 + 2
-    return ExitCode.OK
+        message = exc.message.split(": ", 1)[-1].splitlines()[0] if exc.message else exc.name
+        sys.stderr.write(f"{priority}stt-daemon: error: {method} failed: {message}\n")
+        sys.stderr.flush()
+        os._exit(6)  # ExitCode.BUS, as the ordinary path's BusError
+    if reply is not None:
+        sys.stdout.write(reply + "\n")
+    sys.stdout.flush()
+    os._exit(0)
 
 
-def _leave(code: int) -> None:
-    """Everything is written and every stream flushed by now, so leave without the interpreter's
-    teardown: freeing a loaded model's half a gigabyte one object at a time takes a second or
-    more, and a user who pressed Ctrl-C should not wait for it."""
-    logging.shutdown()
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError):
-            pass
-    os._exit(code)
+def __getattr__(name: str) -> Any:
+    """``stt_daemon.cli.cli``, the click group, imported on first use."""
+    if name != "cli":  # submodules are found by the import system, not here
+        raise AttributeError(f"module 'stt_daemon.cli' has no attribute {name!r}")
+    from stt_daemon.cli.app import cli
+
+    return cli

@@ -6,13 +6,15 @@ import click
 
 
 @click.command("install-service")
-def install_service() -> None:
+@click.option("--dictate", is_flag=True, help="also the unit that types into the focused window")
+def install_service(dictate: bool) -> None:
     """Install the systemd user unit and the D-Bus activation file for this install."""
     from stt_daemon.service.install import install
 
-    for path in install():
+    for path in install(dictate=dictate):
         click.echo(f"wrote {path}")
-    click.echo("enable it with: systemctl --user daemon-reload && systemctl --user enable --now stt-daemon")
+    units = "stt-daemon stt-daemon-dictate" if dictate else "stt-daemon"
+    click.echo(f"enable with: systemctl --user daemon-reload && systemctl --user enable --now {units}")
 
 
 @click.command("uninstall-service")

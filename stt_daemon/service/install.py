@@ -2,7 +2,8 @@
 
 stt-daemon.service is the one a user enables: it listens at login unless config.toml says
 start_paused. stt-daemon-activated.service is what bus activation starts (an app calling the
-daemon while it is not running): the same sandboxed unit, always paused, never enabled.
+daemon while it is not running): the same sandboxed unit, always paused, never enabled. With
+--dictate, stt-daemon-dictate.service too: the typing client, part of the graphical session.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ _LOGGER = logging.getLogger(__name__)
 UNIT_NAME = "stt-daemon.service"
 ACTIVATED_UNIT_NAME = "stt-daemon-activated.service"
 ACTIVATION_NAME = "org.sttdaemon.SttDaemon.service"
+DICTATE_UNIT_NAME = "stt-daemon-dictate.service"
 
 
 def _home(env: Mapping[str, str]) -> Path:
@@ -75,11 +77,14 @@ def activated_unit(text: str) -> str:
     return "\n".join(out) + "\n"
 
 
-def install(env: Mapping[str, str] = os.environ) -> list[Path]:
+def install(env: Mapping[str, str] = os.environ, dictate: bool = False) -> list[Path]:
     command = command_line()
     unit = _with_exec(_template(UNIT_NAME), "ExecStart", command)
     files = [(unit_path(env), unit), (unit_path(env, ACTIVATED_UNIT_NAME), activated_unit(unit)),
              (activation_path(env), _with_exec(_template(ACTIVATION_NAME), "Exec", command))]
+    if dictate:
+        files.append((unit_path(env, DICTATE_UNIT_NAME),
+                      _with_exec(_template(DICTATE_UNIT_NAME), "ExecStart", command)))
     for path, text in files:
         try:
             write_file(path, text)
@@ -90,7 +95,8 @@ def install(env: Mapping[str, str] = os.environ) -> list[Path]:
 
 def uninstall(env: Mapping[str, str] = os.environ) -> list[Path]:
     removed = []
-    for path in (unit_path(env), unit_path(env, ACTIVATED_UNIT_NAME), activation_path(env)):
+    for path in (unit_path(env), unit_path(env, ACTIVATED_UNIT_NAME), activation_path(env),
+                 unit_path(env, DICTATE_UNIT_NAME)):
         if path.is_file() or path.is_symlink():
             path.unlink()
             removed.append(path)
