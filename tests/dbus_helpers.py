@@ -3,16 +3,35 @@ collector running its own GLib loop."""
 
 from __future__ import annotations
 
+import signal
 import subprocess
+import sys
 import threading
 import time
 from typing import Any
 
-from devkit.servers import private_bus
+from devkit.servers import ROOT, private_bus
 
 BUS_NAME = "org.sttdaemon.SttDaemon"
 PATH = "/org/sttdaemon/SttDaemon"
 IFACE = "org.sttdaemon.SttDaemon1"
+CLI = [sys.executable, "-m", "stt_daemon"]
+
+
+def start(args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
+    """The CLI as a child with piped text stdout and stderr."""
+    return subprocess.Popen([*CLI, *args], env=env, cwd=ROOT, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def stop(proc: subprocess.Popen[str], timeout: float = 10) -> tuple[str, str]:
+    """Ctrl-C, as a user stops it; killed if it has not exited within ``timeout``."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+    try:
+        return proc.communicate(timeout=timeout)
+    finally:
+        proc.kill()
 
 
 def name_has_owner(address: str) -> bool:

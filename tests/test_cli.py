@@ -57,6 +57,38 @@ def test_a_model_that_stt_daemon_did_not_install_is_not_removed_and_says_how(cle
     assert "not installed by stt-daemon" in done.stderr
 
 
+def test_downloading_a_name_the_catalog_lacks_is_a_model_error_that_names_the_list(
+        clean_env: dict[str, str]) -> None:
+    done = run_cli(["models", "download", "nonexistent"], clean_env)
+    assert_one_line_error(done, ExitCode.MODEL, "models list")
+    downloads = Path(clean_env["XDG_DATA_HOME"]) / "stt-daemon" / "models" / ".downloads"
+    assert not downloads.exists(), "nothing is left behind"
+
+
+def test_a_bug_is_a_traceback_and_exit_code_1_never_a_user_error(clean_env: dict[str, str]) -> None:
+    """Exit code 1 is for our bugs. None can be made for real on purpose, so this injects one
+    (model lookup raising an unexpected RuntimeError) into a real CLI process."""
+    program = ("import stt_daemon.models.locate as locate\n"
+               "def broken(*args, **kwargs):\n    raise RuntimeError('injected bug')\n"
+               "locate.find_models = broken\n"
+               "from stt_daemon.cli import main\nmain(['models'])\n")
+    done = subprocess.run([CLI[0], "-c", program], env=clean_env, capture_output=True, text=True, timeout=60,
+                          cwd=ROOT)
+    assert done.returncode == ExitCode.BUG, done.stderr
+    assert "Traceback" in done.stderr and "RuntimeError: injected bug" in done.stderr
+    assert "stt-daemon: error:" not in done.stderr, "a bug is not dressed up as a user error"
+
+
+def test_a_reader_that_leaves_early_is_no_error(clean_env: dict[str, str]) -> None:
+    """`stt-daemon models list | head -1`: the pipe closes under the command (here before it writes:
+    `true` leaves at once); exit 0, no traceback."""
+    done = subprocess.run(["bash", "-c", f"{' '.join(CLI)} models list | true; "
+                           "echo \"rc=${PIPESTATUS[0]}\" >&2"], env=clean_env, cwd=ROOT, capture_output=True,
+                          text=True, timeout=60)
+    assert done.stderr.strip().splitlines()[-1] == "rc=0", done.stderr
+    assert "Traceback" not in done.stderr
+
+
 def test_clients_without_a_bus_do_not_suggest_options_they_lack(clean_env: dict[str, str]) -> None:
     done = run_cli(["status"], clean_env)
     assert_one_line_error(done, ExitCode.BUS, "no D-Bus session bus")

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import json
 import signal
 import tomllib
 import subprocess
+import threading
 import time
+import wave
 from pathlib import Path
 from typing import Any
 
@@ -68,22 +71,47 @@ def test_bad_environment_value_is_one_line(clean_env: dict[str, str]) -> None:
 
 def test_sighup_changes_the_endpoint_silence_of_a_running_daemon_without_a_gap(
         clean_env: dict[str, str], ko_dev: Path, tmp_path: Path) -> None:
+    """The audio comes through a pipe the test feeds, so the reload (a new recognizer built at
+    low priority) always lands mid-stream, however loaded the machine is."""
     clips = ["etts_kih00012.wav", "etts_kih00023.wav", "etts_kih00033.wav", "etts_kih00001.wav"]
     joined = concat([ko_dev / c for c in clips], tmp_path / "four.wav", 1.5)
+    with wave.open(str(joined)) as w:
+        pcm = w.readframes(w.getnframes())
+    first_clip_bytes = int(((ko_dev / clips[0]).stat().st_size - 44) + 1.5 * 32000) // 2 * 2
     expected = run_cli(["transcribe", *[str(ko_dev / c) for c in clips]], clean_env)
     path = write_config(clean_env, "endpoint_silence_ms = 4000\n")  # gaps of 1.5 s end nothing
-    proc = subprocess.Popen([*CLI, "listen", "--no-dbus", "--json", "--partials", "--input", str(joined)],
-                            env=clean_env, cwd=ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen([*CLI, "listen", "--no-dbus", "--json", "--partials", "--input", "-", "--raw"],
+                            env=clean_env, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    logged: list[str] = []
+    reloaded = threading.Event()
+
+    def read_log() -> None:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            logged.append(line.decode())
+            if b"configuration reloaded" in line:
+                reloaded.set()
+
+    reader = threading.Thread(target=read_log, daemon=True)
+    reader.start()
     try:
-        assert proc.stdout is not None
-        first = json.loads(wait_for_line(proc.stdout, '"partial"', 60))
+        assert proc.stdin is not None and proc.stdout is not None
+        proc.stdin.write(pcm[:first_clip_bytes])
+        proc.stdin.flush()
+        out = io.TextIOWrapper(proc.stdout, "utf-8")  # kept: dropping it would close the pipe
+        first = json.loads(wait_for_line(out, '"partial"', 120))
         path.write_text("endpoint_silence_ms = 300\n")
         proc.send_signal(signal.SIGHUP)
-        rest, err = proc.communicate(timeout=90)
+        assert reloaded.wait(120), "".join(logged)
+        proc.stdin.write(pcm[first_clip_bytes:])
+        proc.stdin.close()
+        rest = out.read()
+        proc.wait(60)
+        reader.join(10)
     finally:
         proc.kill()
-    assert proc.returncode == 0, err
-    assert "configuration reloaded" in err
+    assert proc.returncode == 0, "".join(logged)
     finals = [r for r in map(json.loads, rest.splitlines()) if r["type"] == "final"]
     # With 4000 ms the four clips would be one final; after the reload each gap ends one.
     assert len(finals) >= 3, finals

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 from collections.abc import Iterator
@@ -14,17 +15,9 @@ import pytest
 from devkit.servers import source_outputs
 from stt_daemon.errors import ExitCode
 from tests.conftest import CLI, ROOT, assert_one_line_error, run_cli, wait_for_line
-from tests.dbus_helpers import (IFACE, SignalCollector, dbus_send, name_has_owner, private_bus,
-                                wait_for_name)
+from tests.dbus_helpers import IFACE, SignalCollector, dbus_send, name_has_owner, start, stop, wait_for_name
 
 LONG_CLIP = "etts_adc00001.wav"
-
-
-@pytest.fixture
-def bus(tmp_path: Path, clean_env: dict[str, str]) -> Iterator[dict[str, str]]:
-    """clean_env plus DBUS_SESSION_BUS_ADDRESS of a bus of our own."""
-    with private_bus(tmp_path) as (address, pid):
-        yield {**clean_env, "DBUS_SESSION_BUS_ADDRESS": address, "TEST_BUS_PID": str(pid)}
 
 
 @pytest.fixture(scope="module")
@@ -36,20 +29,6 @@ def two_utterances(ko_dev: Path, tmp_path_factory: pytest.TempPathFactory) -> Pa
     return out
 
 
-def start(args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
-    return subprocess.Popen([*CLI, *args], env=env, cwd=ROOT, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-
-
-def stop(proc: subprocess.Popen[str], timeout: float = 10) -> tuple[str, str]:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGINT)
-    try:
-        return proc.communicate(timeout=timeout)
-    finally:
-        proc.kill()
-
-
 def test_subscribers_get_partials_then_finals_that_match_stdout(
         bus: dict[str, str], two_utterances: Path) -> None:
     address = bus["DBUS_SESSION_BUS_ADDRESS"]
@@ -58,26 +37,30 @@ def test_subscribers_get_partials_then_finals_that_match_stdout(
     monitor = subprocess.Popen(["gdbus", "monitor", "--address", address, "--dest",
                                 "org.sttdaemon.SttDaemon"], text=True, stdout=subprocess.PIPE,
                                stderr=subprocess.DEVNULL)
-    assert subscriber.stderr is not None and monitor.stdout is not None
-    wait_for_line(subscriber.stderr, "waiting for one on the session bus", 60)  # subscribed
-    wait_for_line(monitor.stdout, "org.sttdaemon.SttDaemon", 60)  # gdbus says what it watches
-    daemon = start(["serve", "--stdout", "--json", "--input", str(two_utterances)], bus)
-    out, err = daemon.communicate(timeout=180)
-    assert daemon.returncode == 0, err
-    printed = [json.loads(line) for line in out.splitlines()]
-    printed_finals = [(r["utterance"], r["text"]) for r in printed if r["type"] == "final"]
-    assert len(printed_finals) >= 2, printed
-    collector.wait_for("Final", len(printed_finals), 30)
-    assert subscriber.stdout is not None
-    sub_lines: list[str] = []
-    while sum('"final"' in line for line in sub_lines) < len(printed_finals):
-        line = subscriber.stdout.readline()  # partials and finals, as they arrive
-        assert line, "the subscriber ended early"
-        sub_lines.append(line)
-    sub_out = "".join(sub_lines) + stop(subscriber)[0]
-    monitor.terminate()
-    mon_out = monitor.communicate(timeout=10)[0]
-    collector.close()
+    try:
+        assert subscriber.stderr is not None and monitor.stdout is not None
+        wait_for_line(subscriber.stderr, "waiting for one on the session bus", 60)  # subscribed
+        wait_for_line(monitor.stdout, "org.sttdaemon.SttDaemon", 60)  # gdbus says what it watches
+        daemon = start(["serve", "--stdout", "--json", "--input", str(two_utterances)], bus)
+        out, err = daemon.communicate(timeout=180)
+        assert daemon.returncode == 0, err
+        printed = [json.loads(line) for line in out.splitlines()]
+        printed_finals = [(r["utterance"], r["text"]) for r in printed if r["type"] == "final"]
+        assert len(printed_finals) >= 2, printed
+        collector.wait_for("Final", len(printed_finals), 30)
+        assert subscriber.stdout is not None
+        sub_lines: list[str] = []
+        while sum('"final"' in line for line in sub_lines) < len(printed_finals):
+            line = subscriber.stdout.readline()  # partials and finals, as they arrive
+            assert line, "the subscriber ended early"
+            sub_lines.append(line)
+        sub_out = "".join(sub_lines) + stop(subscriber)[0]
+        monitor.terminate()
+        mon_out = monitor.communicate(timeout=10)[0]
+    finally:  # a failed assert must not leave the clients running
+        for proc in (subscriber, monitor):
+            proc.kill()
+        collector.close()
 
     # The in-test GDBus collector: each utterance's partials come before its final, ids match.
     order = [(name, args[0]) for _, name, args in collector.events if name in ("Partial", "Final")]
@@ -180,7 +163,9 @@ def test_hostile_calls_get_errors_while_transcription_goes_on(bus: dict[str, str
         collector.close()
     assert daemon.returncode == 0, err
     assert out.strip(), "the daemon kept transcribing"
-    assert [f[1] for f in collector.of("Final")] == [out.strip()]
+    # stdout prints the formatted text, which D-Bus carries in Formatted (Final keeps the raw words).
+    assert [f[1] for f in collector.of("Formatted")] == [out.strip()]
+    assert len(collector.of("Final")) == 1
     assert "Traceback" not in err
 
 
@@ -271,7 +256,9 @@ def test_activation_file_names_the_bus_name() -> None:
     parser = configparser.ConfigParser()
     parser.read_string(text)
     assert parser["D-BUS Service"]["Name"] == "org.sttdaemon.SttDaemon"
-    assert parser["D-BUS Service"]["Exec"].endswith("stt-daemon serve")
+    assert parser["D-BUS Service"]["Exec"].endswith("stt-daemon serve --start-paused"), \
+        "an app's call must not open the microphone by itself"
+    assert parser["D-BUS Service"]["SystemdService"] == "stt-daemon-activated.service"
 
 
 def test_pause_publishes_the_flushed_final_before_the_state_change(bus: dict[str, str], virtual_mic: dict[str, str],
@@ -295,3 +282,32 @@ def test_pause_publishes_the_flushed_final_before_the_state_change(bus: dict[str
     finally:
         stop(daemon)
         collector.close()
+
+
+def _property(address: str, name: str) -> str:
+    got = dbus_send(address, "org.freedesktop.DBus.Properties.Get", f"string:{IFACE}", f"string:{name}")
+    assert got.returncode == 0, got.stderr
+    found = re.search(r'variant\s+string "([^"]*)"', got.stdout)
+    assert found, got.stdout
+    return found.group(1)
+
+
+def test_each_run_has_its_own_instance_id_and_model_is_the_folder_name(
+        bus: dict[str, str], ko_dev: Path, model_dir: Path, tmp_path: Path) -> None:
+    """Clients tell two runs apart by InstanceId; Model reads the same however the model was given."""
+    by_path = tmp_path / "my-korean-model"
+    by_path.symlink_to(model_dir, target_is_directory=True)
+    address = bus["DBUS_SESSION_BUS_ADDRESS"]
+    seen = []
+    for model in (str(by_path), str(by_path)):
+        daemon = start(["serve", "--start-paused", "--model", model, "--input", str(ko_dev / LONG_CLIP)], bus)
+        try:
+            wait_for_name(address, proc=daemon)
+            seen.append((_property(address, "InstanceId"), _property(address, "Model")))
+        finally:
+            stop(daemon)
+        assert daemon.returncode == 0
+    (first_id, first_model), (second_id, second_model) = seen
+    assert first_model == second_model == "my-korean-model"
+    assert re.fullmatch(r"[0-9a-f]{32}", first_id) and re.fullmatch(r"[0-9a-f]{32}", second_id)
+    assert first_id != second_id, "a restarted daemon is told apart"

@@ -27,13 +27,18 @@ def _delivery(transcriber: Transcriber, wav: Path, subscribers: int) -> dict[str
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     subs = [subprocess.Popen([sys.executable, "-m", "scripts.benchmarks.subscriber"], env=env, cwd=ROOT,
                              text=True, stdin=subprocess.PIPE, stdout=subprocess.PIPE) for _ in range(subscribers)]
-    for sub in subs:
-        assert sub.stdout is not None and sub.stdout.readline().strip() == "ready"
-    run = DaemonSide(transcriber, WavSource.open(wav, realtime=False), Settings()).run()
-    signals = sum(len(times) for times in run.emitted.values())
+    try:
+        for sub in subs:
+            assert sub.stdout is not None and sub.stdout.readline().strip() == "ready"
+        run = DaemonSide(transcriber, WavSource.open(wav, realtime=False), Settings()).run()
+        signals = sum(len(times) for times in run.emitted.values())
+        outputs = [sub.communicate(f"{signals}\n", timeout=60)[0] for sub in subs]
+    finally:
+        for sub in subs:
+            sub.kill()
+            sub.wait()
     latencies, received = [], []
-    for sub in subs:
-        out, _ = sub.communicate(f"{signals}\n", timeout=60)
+    for out in outputs:
         got = json.loads(out.strip().splitlines()[-1])
         received.append(len(got))
         pending = {key: list(times) for key, times in run.emitted.items()}

@@ -111,11 +111,16 @@ class _Window:
 def idle(transcriber: Transcriber, model: Any, inputs: dict[str, Path], seconds: float,
          pulse: dict[str, str]) -> dict[str, Any]:
     """CPU while nobody speaks: digital silence, real room noise and generated noise, played
-    into the virtual microphone; the first 2 s (the gate closing) are left out on both sides."""
+    into the virtual microphone; the first 2 s (the gate closing) are left out on every side.
+    The daemon runs as shipped (real sinks, the default speech detector) and with the energy
+    detector, against a bare loop that decodes everything."""
     out: dict[str, Any] = {"seconds": seconds, "settle_s": 2.0}
     for name, clip in inputs.items():
         ours = _Window(clip, pulse, seconds, 2.0)
-        DaemonSide(transcriber, MicSource("pulse"), Settings(), with_bus=False).run(ours.until, ours.start)
+        DaemonSide(transcriber, MicSource("pulse"), Settings()).run(ours.until, ours.start)
+        # The same daemon deciding on loudness alone (--vad energy): what the speech detector buys.
+        energy = _Window(clip, pulse, seconds, 2.0)
+        DaemonSide(transcriber, MicSource("pulse"), Settings(vad="energy")).run(energy.until, energy.start)
         theirs = _Window(clip, pulse, seconds, 2.0)
         rec = bare.recognizer(model)
         source = MicSource("pulse")
@@ -124,6 +129,7 @@ def idle(transcriber: Transcriber, model: Any, inputs: dict[str, Path], seconds:
         bare.run_source(rec, source, until=theirs.until)
         source.stop()
         out[name] = {"daemon_cpu_percent_of_a_core": ours.cpu_percent,
+                     "daemon_energy_vad_cpu_percent_of_a_core": energy.cpu_percent,
                      "bare_cpu_percent_of_a_core": theirs.cpu_percent,
                      "ratio": ratio(ours.cpu_percent, theirs.cpu_percent)}
     return out

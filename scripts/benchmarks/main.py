@@ -21,11 +21,12 @@ from typing import Any
 
 from devkit import bare
 from devkit.servers import ROOT, private_bus, virtual_mic
-from scripts.benchmarks import cpu, dbus, endpointing, latency, startup
-from scripts.benchmarks.common import corpus_wav, idle_inputs, ko_files
+from scripts.benchmarks import cpu, dbus, endpointing, hotkeys, latency, startup, tradeoff
+from scripts.benchmarks.common import KO_DEV, corpus_wav, idle_inputs, ko_files
 from stt_daemon.asr.base import EngineOptions
 from stt_daemon.asr.factory import load_transcriber
 from stt_daemon.models.locate import ModelLocation, find_models
+from stt_daemon.settings import Settings
 
 
 class Context:
@@ -33,7 +34,9 @@ class Context:
         self.smoke = smoke
         self.folder = folder
         self.location: ModelLocation = find_models()[0]
-        self.transcriber = load_transcriber(self.location.path, self.location.name, EngineOptions())
+        # The daemon as shipped: its default decode chunk and endpoint rules.
+        self.transcriber = load_transcriber(self.location.path, self.location.name,
+                                            EngineOptions.from_settings(Settings()))
         self.bare_model = bare.load_model(self.location.path)
 
     def size(self, smoke: float, full: float) -> float:
@@ -50,7 +53,7 @@ def realtime(ctx: Context) -> dict[str, Any]:
             inputs = idle_inputs(ctx.size(1, 20), ctx.folder)
             if ctx.smoke:
                 inputs = {"silence": inputs["silence"]}
-            out["idle"] = latency.idle(ctx.transcriber, ctx.bare_model, inputs, ctx.size(1, 20), pulse)
+            out["idle"] = latency.idle(ctx.transcriber, ctx.bare_model, inputs, ctx.size(1, 12), pulse)
         finally:
             for key in pulse:
                 os.environ.pop(key, None)
@@ -70,6 +73,15 @@ def endpointing_section(ctx: Context) -> dict[str, Any]:
     return endpointing.run(ctx.location, ko_files(int(ctx.size(1, 20))), ctx.folder, silences)
 
 
+def tradeoff_section(ctx: Context) -> dict[str, Any]:
+    lines = (KO_DEV / "transcripts.tsv").read_text("utf-8").splitlines()
+    references = dict(line.split("\t", 1) for line in lines if "\t" in line)
+    configs = {name: tradeoff.CONFIGS[name] for name in ("vosk_defaults", "sentence_rule_200ms")} if ctx.smoke \
+        else tradeoff.CONFIGS
+    return tradeoff.run(ctx.location, ko_files(int(ctx.size(6, 60))), references, ctx.folder, ctx.bare_model,
+                        configs)
+
+
 def startup_section(ctx: Context) -> dict[str, Any]:
     clip = ko_files(1)[0]
     return {**startup.ready_and_memory(ctx.location.path, clip),
@@ -80,9 +92,13 @@ def dbus_section(ctx: Context) -> dict[str, Any]:
     return dbus.run(ctx.transcriber, corpus_wav(ctx.size(4, 60), ctx.folder), many=int(ctx.size(2, 10)))
 
 
+def hotkeys_section(ctx: Context) -> dict[str, Any]:
+    return hotkeys.run(smoke=ctx.smoke)
+
+
 SECTIONS: dict[str, Callable[[Context], dict[str, Any]]] = {
-    "realtime": realtime, "cpu": cpu_section, "endpointing": endpointing_section,
-    "startup": startup_section, "dbus": dbus_section,
+    "realtime": realtime, "cpu": cpu_section, "endpointing": endpointing_section, "tradeoff": tradeoff_section,
+    "startup": startup_section, "dbus": dbus_section, "hotkeys": hotkeys_section,
 }
 
 

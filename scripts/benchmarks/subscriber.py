@@ -4,6 +4,7 @@
 
 Prints "ready" once subscribed. Then reads a number N from stdin: it leaves once it has
 N signals (or after 20 s) and prints them as JSON: [type, utterance, text, monotonic ns].
+A closed stdin (the bench died) makes it leave at once.
 """
 
 from __future__ import annotations
@@ -32,7 +33,11 @@ def main() -> None:
         print("ready", flush=True)
 
     def read_count() -> None:
-        want[0] = int(sys.stdin.readline())
+        line = sys.stdin.readline()
+        if not line.strip().isdigit():  # the bench is gone (stdin closed): leave now, never linger
+            loop.request_stop()
+            return
+        want[0] = int(line)
         if len(got) >= want[0]:
             loop.request_stop()
         threading.Timer(20, loop.request_stop).start()

@@ -55,6 +55,6 @@ def test_stdout_never_stops_and_dbus_publishing_resumes_on_the_new_bus(
     heard = " ".join(r["text"] for r in printed)
     assert corpus_cer([(" ".join(reference), heard)]) <= 0.05, \
         "stdout carried every utterance, the one cut by the outage included"
-    on_new_bus = [(f[0], f[1]) for f in collector.of("Final")]
+    on_new_bus = [(f[0], f[1]) for f in collector.of("Formatted")]  # the text stdout prints
     assert on_new_bus and on_new_bus == [(r["utterance"], r["text"]) for r in printed][-len(on_new_bus):]
     assert "back on the session bus" in err and "Traceback" not in err
