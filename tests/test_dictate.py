@@ -110,3 +110,41 @@ def test_dictate_without_its_tool_or_a_session_says_what_to_do(clean_env: dict[s
     assert_one_line_error(missing, ExitCode.TOOL, "xdotool is missing: install it with 'sudo apt-get install xdotool'")
     wrong = run_cli(["dictate", "--backend", "wtype"], {**clean_env, "DISPLAY": ":99", "WAYLAND_DISPLAY": ""})
     assert_one_line_error(wrong, ExitCode.TOOL, "$WAYLAND_DISPLAY is unset")
+
+
+def test_dictate_keeps_typing_when_the_daemon_goes_away_and_comes_back(
+        ko_dev: Path, clean_env: dict[str, str], desktop: tuple[str, TextWidget], tmp_path: Path) -> None:
+    """One dictate, two daemons one after the other (a restart): the second one's utterance ids
+    start again at 1, and its finals are typed all the same."""
+    display, widget = desktop
+    with private_bus(tmp_path) as (address, _):
+        env = {**clean_env, "DISPLAY": display, "DBUS_SESSION_BUS_ADDRESS": address}
+        collector = SignalCollector(address)
+        dictate = start(["dictate", "--backend", "xdotool"], env)
+        seen: list[str] = []
+        try:
+            assert dictate.stderr is not None
+            wait_for_line(dictate.stderr, "waiting for the daemon", 60, seen)
+            for run, clip in enumerate(CLIPS[:2], start=1):
+                daemon = start(["serve", "--fast", "--input", str(ko_dev / clip)], env)
+                _, err = daemon.communicate(timeout=300)
+                assert daemon.returncode == 0, err
+                texts = [str(args[1]) for args in collector.wait_for("Formatted", run, 30)]
+                expected = "".join(f"{text} " for text in texts)
+                assert widget.wait_for(expected) == expected, f"daemon {run}'s final typed"
+                wait_for_line(dictate.stderr, "waiting for the daemon", 60, seen)  # it saw it go
+        finally:
+            collector.close()
+            dictate.send_signal(signal.SIGINT)
+            _, err = dictate.communicate(timeout=30)
+    assert dictate.returncode == 0, err
+    assert "Traceback" not in "".join(seen) + err
+
+
+def test_dictate_with_a_bad_commands_table_says_where_in_one_line(clean_env: dict[str, str]) -> None:
+    config = Path(clean_env["XDG_CONFIG_HOME"]) / "stt-daemon" / "config.toml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text('[commands]\n"next line" = 3\n')
+    done = run_cli(["dictate", "--backend", "xdotool"], {**clean_env, "DISPLAY": ":99"})
+    assert_one_line_error(done, ExitCode.USAGE, "config.toml")
+    assert "commands" in done.stderr
