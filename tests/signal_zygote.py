@@ -46,7 +46,11 @@ def main() -> None:
     assert threads == 1, f"{threads} threads: none but the main one may exist at fork"
     rng = random.Random(seed)
     for run in range(count):
-        delay_s = rng.uniform(0.0, 0.8)  # start-up, warm-up, listening, the utterance
+        # Half the runs are interrupted at a random moment of start-up (model, warm-up, handlers);
+        # the other half once the child says it is listening, so that a slow machine still
+        # interrupts running pipelines as often as a fast one.
+        once_listening = rng.random() < 0.5
+        delay_s = rng.uniform(0.0, 0.5) if once_listening else rng.uniform(0.0, 0.8)
         args = ["listen", "--json", "--partials", "--input", clip]
         args += ["--no-warmup"] if rng.random() < 0.5 else []
         with_bus = bool(bus) and rng.random() < 0.5  # half the runs answer D-Bus on GLib's loop
@@ -54,11 +58,14 @@ def main() -> None:
         if pid == 0:
             _child(args, out / f"{run}", bus if with_bus else "")
         started = time.monotonic()
+        if once_listening:
+            _wait_for_listening(out / f"{run}.err", timeout_s=30.0)
         time.sleep(delay_s)
         os.kill(pid, signal.SIGINT)
         sent = time.monotonic()
         status, hung = _wait(pid, timeout_s=20.0)
-        print(json.dumps({"run": run, "delay_s": round(delay_s, 3), "args": args, "bus": with_bus,
+        print(json.dumps({"run": run, "delay_s": round(delay_s, 3), "once_listening": once_listening,
+                          "args": args, "bus": with_bus,
                           "code": status, "hung": hung, "stop_s": round(time.monotonic() - sent, 3),
                           "life_s": round(time.monotonic() - started, 3)}), flush=True)
 
@@ -80,6 +87,18 @@ def _child(args: list[str], prefix: Path, bus: str) -> None:
         cli.main(args)
     finally:
         os._exit(99)  # never reached: main leaves with the command's own code
+
+
+def _wait_for_listening(err: Path, timeout_s: float) -> None:
+    """Until the child's log says it listens (or it gave up: the test then sees why)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if b"listening to" in err.read_bytes():
+                return
+        except FileNotFoundError:
+            pass
+        time.sleep(0.005)
 
 
 def _wait(pid: int, timeout_s: float) -> tuple[int, bool]:

@@ -53,7 +53,7 @@ def test_json_lines_carry_ids_times_words_and_latency() -> None:
     sink.publish(partial("욕조", 12.345))
     sink.publish(FINAL)
     first, final = (json.loads(line) for line in out.getvalue().splitlines())
-    assert first == {"type": "partial", "utterance": 3, "text": "욕조", "latency_ms": 12.35}
+    assert first == {"type": "partial", "utterance": 3, "text": "욕조", "stable_words": 0, "latency_ms": 12.35}
     assert final["utterance"] == 3 and final["start"] == 0.39 and final["end"] == 1.17
     assert final["latency_ms"] == 20.0
     assert final["words"][1] == {"word": "에", "start": 0.78, "end": 0.9, "conf": 0.5}

@@ -160,8 +160,8 @@ def test_recycling_swaps_recognizers_between_utterances_without_a_seam(
     is held meanwhile), so the swaps land at the same places however loaded the machine is.
 
     A fresh recognizer has not adapted to the speaker yet, so it may hear a syllable
-    differently, or end an utterance at a pause the adapted one bridged; what recycling
-    must guarantee is that no audio is lost and stream time has no seam."""
+    differently, end an utterance at a pause the adapted one bridged, or bridge one it ended;
+    what recycling must guarantee is that no audio is lost and stream time has no seam."""
     names = ["etts_kih00012.wav", "etts_kih00023.wav", "etts_kih00033.wav", "etts_kih00001.wav"]
     joined = concat([ko_dev / n for n in names], tmp_path / "many.wav", 1.5)
     reference, _ = run_file(transcriber, joined, COLD)
@@ -174,8 +174,12 @@ def test_recycling_swaps_recognizers_between_utterances_without_a_seam(
     assert len(finals) >= len(ref_finals)
     starts = [f.start for f in finals]
     assert starts == sorted(starts), "stream time runs on across the swaps"
+    # Each utterance starts where it did, give or take a first syllable a cold recognizer did not
+    # hear ("이코노미석" heard as "코노미", 0.11 s later), or lies inside one the new recognizer
+    # bridged; a seam in stream time would move every later utterance and the last word's end.
     for ref in ref_finals:
-        assert any(abs(ref.start - f.start) < 0.1 for f in finals), f"utterance at {ref.start} s kept its time"
+        assert any(abs(ref.start - f.start) < 0.25 or f.start <= ref.start <= f.end for f in finals), \
+            f"utterance at {ref.start} s kept its time"
     assert abs(finals[-1].end - ref_finals[-1].end) < 0.1, "the last word ends where it did"
     heard = " ".join(f.text for f in finals)
     assert corpus_cer([(" ".join(f.text for f in ref_finals), heard)]) <= 0.1, "no audio was lost"
