@@ -36,7 +36,8 @@ def test_activation_starts_the_daemon_paused_and_the_microphone_stays_closed(
         env = {**bus_env, "DBUS_SESSION_BUS_ADDRESS": address}
         baseline = source_outputs(virtual_mic)
         collector = SignalCollector(address)
-        tree = subprocess.run(["busctl", f"--address={address}", "tree", BUS_NAME], capture_output=True,
+        tree = subprocess.run(["busctl", f"--address={address}", "--timeout=120", "tree", BUS_NAME],  # a model loads
+                              capture_output=True,
                               text=True, timeout=180)
         assert tree.returncode == 0 and "/org/sttdaemon/SttDaemon" in tree.stdout, tree.stderr
         wait_for_name(address, timeout_s=180)

@@ -110,7 +110,9 @@ def test_pause_resume_finalize_reset(bus: dict[str, str], virtual_mic: dict[str,
         assert final[0] == partial[0] and final[1]
         assert player.poll() is None, "the final came while the speaker was still talking"
         seen = status(env)  # GetStats carries what the user saw: words shown, the final after them
-        assert seen["word_latency_n"] == len(final[4]) and seen["end_of_speech_latency_n"] == 1
+        # A word the final brought that no partial showed first (a loaded machine shows fewer
+        # partials) has no emission latency: at least one word shown, never more than the final's.
+        assert 1 <= int(str(seen["word_latency_n"])) <= len(final[4]) and seen["end_of_speech_latency_n"] == 1
         assert 0 < float(str(seen["word_latency_p50_ms"])) < 3000
 
         # Reset drops the utterance in progress: it never gets a final.
