@@ -15,7 +15,7 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -82,12 +82,18 @@ class Recorder:
         self.out.write_bytes(b"")  # the terminal appends (O_APPEND), so it starts again at 0
 
     def wait_for(self, expected: str, timeout_s: float = 60) -> str:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.text() == expected:
-                return expected
-            time.sleep(0.01)
-        return self.text()
+        return wait_for_text(self.text, expected, timeout_s, poll_s=0.01)
+
+
+def wait_for_text(read: Callable[[], str], expected: str, timeout_s: float, poll_s: float) -> str:
+    """Polls ``read()`` until it returns ``expected`` or time runs out; returns what it last read,
+    so a failed assert shows what a window held instead."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if read() == expected:
+            return expected
+        time.sleep(poll_s)
+    return read()
 
 
 @contextmanager

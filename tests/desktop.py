@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from devkit.wayland import wait_for_text
+
 TARGET = r"""
 import os, sys, tkinter as tk
 out = sys.argv[1]
@@ -53,12 +55,7 @@ class TextWidget:
         return self.out.read_text("utf-8") if self.out.exists() else ""
 
     def wait_for(self, expected: str, timeout_s: float = 60) -> str:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.text() == expected:
-                return expected
-            time.sleep(0.02)
-        return self.text()
+        return wait_for_text(self.text, expected, timeout_s, poll_s=0.02)
 
 
 @contextmanager
