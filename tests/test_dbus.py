@@ -114,6 +114,8 @@ def test_pause_resume_finalize_reset(bus: dict[str, str], virtual_mic: dict[str,
         # partials) has no emission latency: at least one word shown, never more than the final's.
         assert 1 <= int(str(seen["word_latency_n"])) <= len(final[4]) and seen["end_of_speech_latency_n"] == 1
         assert 0 < float(str(seen["word_latency_p50_ms"])) < 3000
+        # Every partial so far was timed from its newest block (a Finalize's final is the user's).
+        assert int(str(seen["event_latency_n"])) >= 1 and float(str(seen["event_latency_max_ms"])) > 0
 
         # Reset drops the utterance in progress: it never gets a final.
         before = {args[0] for args in collector.of("Partial")}

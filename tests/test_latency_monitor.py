@@ -108,3 +108,15 @@ def test_a_reset_utterance_leaves_no_history_behind() -> None:
     perceived.final(Final(2, "나", "나", 0.5, 0.9, (Word("나", 0.5, 0.9, 1.0),), 0), 6_000 * MS)
     assert perceived.summary()["onset"].n == 0, "no partial of this utterance was shown"
     assert [round(v, 3) for v in perceived.words._values] == [1_100.0]
+
+
+def test_events_have_their_own_ring_that_keeps_the_last_2048() -> None:
+    monitor = LatencyMonitor(budget_ms=50, window_s=1.0, block_ms=20)
+    assert monitor.event_summary().n == 0
+    for i in range(3000):  # the first 952 (1..952 ms) fall out of the ring
+        monitor.record_event(0, (i + 1) * 1_000_000)
+    summary = monitor.event_summary()
+    assert summary.n == 2048
+    assert summary.max_ms == 3000.0 and min(monitor.event_samples_ms()) == 953.0
+    assert 953.0 < summary.p50_ms < summary.p90_ms < summary.p99_ms < 3000.0
+    assert monitor.blocks == 0  # events are not blocks

@@ -36,8 +36,11 @@ class Publication:
     """The object registered on a bus under the well-known name; owning the name means ready."""
 
     def __init__(self, bus: Any, obj: object) -> None:
+        from stt_daemon.bus.throttle import CallBudget, register_budgeted
+
         self.bus = bus
-        self._registration = bus.register_object(OBJECT_PATH, obj, introspection_xml())
+        self.budget = CallBudget()
+        self._registration = register_budgeted(bus, OBJECT_PATH, obj, introspection_xml(), self.budget)
         self._owner: Any = None
 
     @staticmethod

@@ -164,6 +164,7 @@ class Controller:
         worker = self.worker
         source = worker.source.stats()
         latency = worker.monitor.summary()
+        events = worker.monitor.event_summary()
         return {
             "blocks": source.blocks, "drops": source.drops, "overflows": source.overflows,
             "queue_depth": source.queue_depth, "utterances": worker.utterances,
@@ -171,7 +172,10 @@ class Controller:
             "latency_p50_ms": latency.p50_ms, "latency_p95_ms": latency.p95_ms,
             "latency_p99_ms": latency.p99_ms, "latency_max_ms": latency.max_ms,
             "latency_budget_ms": worker.monitor.budget_ms, "over_budget": latency.over_budget,
-            "over_budget_window": latency.over_budget_window, "overload_level": int(worker.ladder.level),
+            "over_budget_window": latency.over_budget_window,
+            "event_latency_n": events.n, "event_latency_p50_ms": events.p50_ms,
+            "event_latency_p90_ms": events.p90_ms, "event_latency_p99_ms": events.p99_ms,
+            "event_latency_max_ms": events.max_ms, "overload_level": int(worker.ladder.level),
             "overload_escalations": worker.ladder.escalations, "recycled": worker.recycling.recycled,
             "stale_builds": worker.recycling.stale,
             "gated_blocks": worker.gate.gated_blocks if worker.gate is not None else 0,

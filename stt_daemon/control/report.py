@@ -24,7 +24,8 @@ def status_text(controller: Controller) -> str:
 def format_stats(stats: dict[str, float | int]) -> str:
     return ("stats: blocks={blocks} latency p50={latency_p50_ms} p95={latency_p95_ms} "
             "p99={latency_p99_ms} max={latency_max_ms} ms (budget {latency_budget_ms:g}) "
-            "over_budget={over_budget_window} queue={queue_depth} drops={drops} "
+            "over_budget={over_budget_window} events p50={event_latency_p50_ms} p99={event_latency_p99_ms} "
+            "max={event_latency_max_ms} ms queue={queue_depth} drops={drops} "
             "overflows={overflows} level={overload_level} utterances={utterances} | "
             "word shown p50={word_latency_p50_ms} p90={word_latency_p90_ms} p99={word_latency_p99_ms} ms, "
             "final after speech p50={end_of_speech_latency_p50_ms} p90={end_of_speech_latency_p90_ms} ms, "

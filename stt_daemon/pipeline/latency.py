@@ -3,6 +3,11 @@
 Each block's stages (queue wait, recognizer, publish) and total go into
 preallocated rings covering the rolling window; percentiles are computed only
 when someone asks (--stats, GetStats), never on the hot path.
+
+Events get a ring of their own: a partial or final comes out of one block in about
+twelve (one decode chunk), and it is that block that waits on Vosk, so a per-block p99
+hides the events' tail. An event's latency runs from the capture of the newest block
+that went into it to the moment every sink had it.
 """
 
 from __future__ import annotations
@@ -11,6 +16,18 @@ import threading
 from dataclasses import dataclass
 
 import numpy as np
+
+
+_EVENT_RING = 2048
+
+
+@dataclass(frozen=True)
+class EventLatency:
+    n: int  # in the ring (the last 2048 events)
+    p50_ms: float
+    p90_ms: float
+    p99_ms: float
+    max_ms: float
 
 
 @dataclass(frozen=True)
@@ -41,6 +58,8 @@ class LatencyMonitor:
         self._filled = 0
         self.blocks = 0
         self.over_budget = 0
+        self._events = np.zeros(_EVENT_RING, dtype=np.int64)
+        self._events_seen = 0
         self._lock = threading.Lock()
 
     def set_budget_ms(self, budget_ms: float) -> None:
@@ -63,6 +82,23 @@ class LatencyMonitor:
             if total_ns > self._budget_ns:
                 self.over_budget += 1
         return total_ns
+
+    def record_event(self, captured_ns: int, published_ns: int) -> None:
+        with self._lock:
+            self._events[self._events_seen % _EVENT_RING] = published_ns - captured_ns
+            self._events_seen += 1
+
+    def event_samples_ms(self) -> list[float]:
+        with self._lock:
+            return [float(v) / 1e6 for v in self._events[: min(self._events_seen, _EVENT_RING)]]
+
+    def event_summary(self) -> EventLatency:
+        with self._lock:
+            window = self._events[: min(self._events_seen, _EVENT_RING)].copy()
+        if window.size == 0:
+            return EventLatency(0, 0.0, 0.0, 0.0, 0.0)
+        p50, p90, p99 = (round(float(v) / 1e6, 2) for v in np.percentile(window, [50, 90, 99]))
+        return EventLatency(int(window.size), p50, p90, p99, round(float(window.max()) / 1e6, 2))
 
     def samples_ms(self) -> list[float]:
         """Every total in the window, in ring order: enough for a benchmark's percentiles."""

@@ -173,7 +173,7 @@ class Worker:
         self._decode(feed, blocks, dequeued_ns)
         if self._tracker.in_utterance and self._endpointing.due(self._vad.trailing_silence_ms,
                                                                  self._tracker.last_partial):
-            self._finish()
+            self._finish(blocks[-1].captured_ns)
 
     def _catch_up(self, first: Block) -> list[Block]:
         """Everything already queued, to be decoded in one call."""
@@ -198,7 +198,7 @@ class Worker:
         self.perceived.block(self._tracker.position_s, newest.captured_ns)
         recognized_ns = self._clock()
         for event in events:
-            self._publish(event)
+            self._publish(event, newest.captured_ns)
         published_ns = self._clock()
         worst_ns = max(self.monitor.record(b.captured_ns, dequeued_ns, recognized_ns, published_ns)
                        for b in measured)
@@ -208,18 +208,22 @@ class Worker:
             if self.ladder.should_warn(urgent=stats.drops > self._reported_drops):
                 self._warn(stats.drops)
 
-    def _publish(self, event: Event) -> None:
+    def _publish(self, event: Event, captured_ns: int | None = None) -> None:
+        """``captured_ns``: the newest block behind an event the audio produced (not one a
+        command or the end of the stream forced), for the event latency."""
         self._publisher.publish(self._formatter.apply(event))
         shown_ns = self._clock()
+        if captured_ns is not None:
+            self.monitor.record_event(captured_ns, shown_ns)
         if isinstance(event, Partial):
             self.perceived.partial(tuple(event.raw.split()), shown_ns)
         else:
             self.perceived.final(event, shown_ns)
 
-    def _finish(self) -> None:
+    def _finish(self, captured_ns: int | None = None) -> None:
         final = self._tracker.finish(self._last_captured_ns or self._clock())
         if final is not None:
-            self._publish(final)
+            self._publish(final, captured_ns)
 
     def _warn(self, drops: int) -> None:
         summary = self.monitor.summary()
