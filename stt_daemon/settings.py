@@ -104,11 +104,13 @@ class Settings:
     sentence_end_silence_ms: int = setting(
         0, "trailing silence in ms that ends an utterance which already ends a sentence (Korean); "
         "0 turns the rule off", Live.WORKER, low=0, high=10000)
+    # Both defaults chosen by scripts/benchmarks/tradeoff.py on held-out speech (README, Benchmarks).
     tuned_endpoints: bool = setting(
-        False, "end utterances sooner by tuned engine rules (rule 2 after 0.1 s, rule 3 after 0.7 s)", Live.ENGINE)
+        True, "end utterances sooner by tuned engine rules (rule 2 after 0.1 s, rule 3 after 0.7 s; "
+        "off: Vosk's own, 0.5 s and 1 s)", Live.ENGINE)
     partial_interval_ms: int | None = setting(
-        None, "Vosk's decoding chunk in ms: how often partials can change (default 240)", Live.ENGINE,
-        low=30, high=2000, step=10)
+        120, "Vosk's decoding chunk in ms: how often partials can change (Vosk's own is 240)", Live.ENGINE,
+        LIVE, low=30, high=2000, step=10)
     output: str = setting("text", "stdout format", Live.OUTPUT, choices=("text", "json"),
                           alias=("--json", "json"))
     partials: bool = setting(False, "also print partials when stdout is not a terminal", Live.OUTPUT, LIVE)

@@ -79,3 +79,24 @@ def test_a_sentence_that_pauses_is_not_cut(shipped: Transcriber, ko_dev: Path, t
     sink, _ = run_file(shipped, paused, SHIPPED)
     texts = [f.raw for f in sink.finals() if f.raw]
     assert len(texts) == 1, texts
+
+
+def test_a_final_comes_within_the_backstop_when_vosk_never_ends_the_utterance(
+        shipped: Transcriber, ko_dev: Path, tmp_path: Path) -> None:
+    """After these two clips and digital silence, Vosk never ends the last utterance (a bare
+    loop neither): the speech detector's 2 s backstop does, long before the file ends."""
+    first, second = ko_dev / "etts_kih00077.wav", ko_dev / "etts_nec00001.wav"
+    silence = tmp_path / "zeros.wav"
+    subprocess.run(["sox", "-n", "-r", "16000", "-c", "1", "-b", "16", str(silence), "trim", "0", "1"], check=True)
+    joined = tmp_path / "joined.wav"
+    subprocess.run(["sox", str(first), str(silence), str(second), *[str(silence)] * 8, str(joined)], check=True)
+    second_end_s = (first.stat().st_size + second.stat().st_size - 88) / 32000 + 1.0
+    file_end_s = second_end_s + 8.0
+    ours, _ = run_file(shipped, joined, Settings(warmup=False))
+    without, _ = run_file(shipped, joined, Settings(warmup=False, endpoint_silence_ms=10000))
+    at_ours, at_without = ours.final_positions_s(), without.final_positions_s()
+    print(f"\nlast final at {at_ours[-1]:.2f} s with the backstop, {at_without[-1]:.2f} s without "
+          f"(speech ends by {second_end_s:.2f} s, the file at {file_end_s:.2f} s)")
+    assert at_without[-1] >= file_end_s - 0.1, "Vosk ended it after all: this file no longer shows the case"
+    assert at_ours[-1] <= second_end_s + 2.0 + 0.5
+    assert ours.finals()[-1].raw, "the backstop's final carries the words"

@@ -18,6 +18,8 @@ def transcribe(files: tuple[Path, ...], **params: Any) -> None:
 
     Settings not given here come from $STT_DAEMON_* and config.toml, as for listen.
     """
+    import dataclasses
+
     from stt_daemon.asr.base import EngineOptions
     from stt_daemon.asr.factory import load_transcriber
     from stt_daemon.control.mainloop import MainLoop
@@ -28,7 +30,10 @@ def transcribe(files: tuple[Path, ...], **params: Any) -> None:
     from stt_daemon.pipeline.batch import check_files, transcribe_files
     from stt_daemon.audio.wavfile import WavInfo
 
-    settings = settings_from(params)()
+    # transcribe shows no partials, so it decodes in Vosk's own chunks: with smaller ones a
+    # file's first words could differ after other files (the compiled computations Vosk
+    # keeps per model), and a file must read the same alone as in any batch.
+    settings = dataclasses.replace(settings_from(params)(), partial_interval_ms=None)
     infos = check_files(files)
     location = resolve_model(settings.model)
     loop = MainLoop()

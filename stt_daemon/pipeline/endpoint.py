@@ -1,15 +1,18 @@
 """When the daemon ends an utterance itself, before the engine's own endpointer does.
 
-Vosk ends an utterance after 0.5-1 s of trailing silence, whatever was said. Two rules of
-our own come first, both judged on the speech detector's trailing silence:
-- ``silence_ms`` (``--endpoint-silence-ms``): that much silence ends any utterance;
+Vosk ends an utterance after 0.5-1 s of trailing silence, whatever was said. Rules of our
+own, all judged on the speech detector's trailing silence:
+- ``silence_ms`` (``--endpoint-silence-ms``): that much silence ends any utterance. Without
+  the option, a backstop of 2 s (Vosk's own last rule): Vosk does not always end an
+  utterance (on digital silence after some speech it never did, bare or not, and the final
+  waited for the next words or for the stop), and a final must come once speech ends;
 - ``sentence_end_ms`` (``--sentence-end-silence-ms``): a shorter silence ends an utterance
   whose partial already ends a sentence. In Korean a sentence ends in a verb's final form
   (-다, -요, -까, -죠, -니다...), which Korean speakers rarely pause after mid-sentence;
   an inner pause follows a connective (-고, -서, -는데) or a noun instead. Languages without
   such a rule here end utterances by silence alone.
 
-Opt-in, not the default: on held-out ko-dev sentences joined with 300-700 ms pauses
+The sentence rule is opt-in: on held-out ko-dev sentences joined with 300-700 ms pauses
 (scripts/benchmarks/tradeoff.py), with 120 ms chunks and tuned engine rules it brought end
 of speech -> final p50 from 1132 ms to 405 ms, but cut 3 sentences where bare Vosk cut 1
 (-다가 reads as -다 until the next syllable) and cost 1.25x bare CPU; so it does not meet
@@ -53,7 +56,11 @@ class Endpointing:
                 and trailing_silence_ms >= self.sentence_end_ms and self.sentence_ends(partial))
 
 
+BACKSTOP_MS = 2000
+
+
 def build_endpointing(silence_ms: int | None, sentence_end_ms: int, language: str | None) -> Endpointing:
     """The rules for a language (from the settings, or the model's name); 0 turns the sentence rule off."""
     rule = SENTENCE_ENDS.get(language or "")
-    return Endpointing(silence_ms, sentence_end_ms if rule is not None and sentence_end_ms > 0 else None, rule)
+    return Endpointing(silence_ms if silence_ms is not None else BACKSTOP_MS,
+                       sentence_end_ms if rule is not None and sentence_end_ms > 0 else None, rule)
