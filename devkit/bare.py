@@ -68,9 +68,11 @@ class LoopResult:
 
 
 def run_source(rec: Any, source: AudioSource, until: Callable[[], bool] = lambda: False,
-               clock: Callable[[], int] = time.monotonic_ns) -> LoopResult:
+               clock: Callable[[], int] = time.monotonic_ns,
+               on_result: Callable[[str, str, int], None] | None = None) -> LoopResult:
     """AcceptWaveform on each block, then Result() or PartialResult(), until the source ends
-    or ``until()``; the source must be started already."""
+    or ``until()``; the source must be started already. ``on_result("partial" | "final", text,
+    clock())`` sees every result the moment it is produced, as a program using it would."""
     out = LoopResult()
     cpu0, wall0 = time.process_time(), time.monotonic()
     while not until():
@@ -85,14 +87,20 @@ def run_source(rec: Any, source: AudioSource, until: Callable[[], bool] = lambda
             text = json.loads(rec.Result())["text"]
             if text:
                 out.finals.append(text)
-        else:
+            if on_result is not None:
+                on_result("final", text, clock())
+        elif on_result is None:
             rec.PartialResult()
+        else:
+            on_result("partial", json.loads(rec.PartialResult())["partial"], clock())
         done = clock()
         out.calls_ms.append((done - start) / 1e6)
         out.latencies_ms.append((done - block.captured_ns) / 1e6)
     text = json.loads(rec.FinalResult())["text"]
     if text:
         out.finals.append(text)
+    if on_result is not None:
+        on_result("final", text, clock())
     out.cpu_s, out.wall_s = time.process_time() - cpu0, time.monotonic() - wall0
     return out
 

@@ -44,3 +44,14 @@ def test_bench_smoke_prints_valid_json_with_every_figure(clean_env: dict[str, st
         assert dbus["signals"] > 0
         assert dbus["received_per_subscriber"] == [dbus["signals"]] * dbus["subscribers"]
         assert dbus["delivery_ms"]["n"] == dbus["signals"] * dbus["subscribers"]
+    words = report["words"]
+    for side in ("bare", "default"):
+        assert words[side]["word_emission_ms"]["n"] > 0, words[side]
+        assert words[side]["end_of_speech_to_final_ms"]["n"] + words[side]["clips_without_final"] == words["clips"]
+        assert words[side]["clips_bit_exact"] == words["clips"], "the virtual microphone changed the audio"
+    assert words["default"]["ratio_p50"]["word_emission_ms"] is not None
+    flood = report["flood"]
+    for condition in ("alone", "hog"):
+        row = flood["default"][condition]
+        assert 0 < row["event_p50"] <= row["event_p99"] <= row["event_max"], row
+    assert flood["bare_alone_event_ms"]["n"] > 0 and flood["bare_hog_event_ms"]["n"] > 0

@@ -3,7 +3,8 @@
 The controller, worker and sinks are those of `stt-daemon serve --stdout --json
 --partials`: stdout is a real pipe that a thread reads as a consumer would, and
 D-Bus signals go out on a private session bus. The bare side (devkit/bare.py)
-reads the same kind of audio source, so both stamp a block at the same point.
+reads the same kind of audio source, so both stamp a block at the same point. With
+``keep_lines``, each stdout line is kept with the moment the reading thread got it.
 """
 
 from __future__ import annotations
@@ -47,13 +48,16 @@ class DaemonRun:
     wall_s: float
     emitted: dict[tuple[str, int, str], list[int]] = field(default_factory=dict)
     finals: list[str] = field(default_factory=list)
+    lines: list[tuple[int, str]] = field(default_factory=list)  # (monotonic ns at arrival, line)
 
 
 class DaemonSide:
     def __init__(self, transcriber: Transcriber, source: AudioSource, settings: Settings,
-                 with_bus: bool = True) -> None:
-        """With ``with_bus``, $DBUS_SESSION_BUS_ADDRESS must name a private bus."""
+                 with_bus: bool = True, keep_lines: bool = False) -> None:
+        """With ``with_bus``, $DBUS_SESSION_BUS_ADDRESS must name a private bus. With
+        ``keep_lines``, ``lines`` fills as stdout lines arrive (others may read it meanwhile)."""
         self.source = source
+        self.lines: list[tuple[int, str]] | None = [] if keep_lines else None
         read_fd, write_fd = os.pipe()
         self._pipe = os.fdopen(write_fd, "w", encoding="utf-8")
         self._stdout = QueuedSink(StdoutSink(StdoutFormat(json=True, partials=True), self._pipe))
@@ -77,7 +81,9 @@ class DaemonSide:
 
     def _read(self, fd: int) -> None:
         with os.fdopen(fd, "r", encoding="utf-8") as stream:
-            for _ in stream:
+            for line in stream:
+                if self.lines is not None:
+                    self.lines.append((time.monotonic_ns(), line))
                 self._lines += 1
 
     def run(self, until: Callable[[], bool] = lambda: False, started: Callable[[], None] = lambda: None
@@ -98,4 +104,4 @@ class DaemonSide:
             self._publication.close()
         return DaemonRun(self.controller.worker.monitor.samples_ms(), self.controller.stats(), self._lines,
                          cpu, wall, dict(self._stamps.sent) if self._stamps else {},
-                         [f.text for f in self._recent.last(100)])
+                         [f.text for f in self._recent.last(100)], list(self.lines or []))

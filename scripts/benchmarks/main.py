@@ -21,8 +21,8 @@ from typing import Any
 
 from devkit import bare
 from devkit.servers import ROOT, private_bus, virtual_mic
-from scripts.benchmarks import cpu, dbus, endpointing, hotkeys, latency, startup, tradeoff
-from scripts.benchmarks.common import KO_DEV, corpus_wav, idle_inputs, ko_files
+from scripts.benchmarks import cpu, dbus, endpointing, flood, hotkeys, latency, startup, tradeoff, words
+from scripts.benchmarks.common import KO_DEV, corpus_wav, idle_inputs, ko_files, trimmed
 from stt_daemon.asr.base import EngineOptions
 from stt_daemon.asr.factory import load_transcriber
 from stt_daemon.models.locate import ModelLocation, find_models
@@ -60,6 +60,22 @@ def realtime(ctx: Context) -> dict[str, Any]:
     return out
 
 
+def words_section(ctx: Context) -> dict[str, Any]:
+    """What the user sees, word by word, through the virtual microphone: the shipped defaults,
+    and Vosk's own decode chunk and endpoint rules in the same daemon, against a bare loop."""
+    configs: dict[str, dict[str, Any]] = {"default": {}}
+    if not ctx.smoke:
+        configs["vosk_chunk_and_rules"] = {"partial_interval_ms": None, "tuned_endpoints": False}
+    with virtual_mic() as pulse:
+        os.environ.update(pulse)
+        try:
+            return words.run(ctx.location, words.spread(int(ctx.size(1, 12))), ctx.folder, ctx.bare_model,
+                             configs, pulse)
+        finally:
+            for key in pulse:
+                os.environ.pop(key, None)
+
+
 def cpu_section(ctx: Context) -> dict[str, Any]:
     wav = corpus_wav(ctx.size(4, 60), ctx.folder)
     intervals = (240,) if ctx.smoke else (240, 120, 60)
@@ -92,13 +108,17 @@ def dbus_section(ctx: Context) -> dict[str, Any]:
     return dbus.run(ctx.transcriber, corpus_wav(ctx.size(4, 60), ctx.folder), many=int(ctx.size(2, 10)))
 
 
+def flood_section(ctx: Context) -> dict[str, Any]:
+    return flood.run(ctx.bare_model, trimmed(corpus_wav(30, ctx.folder), ctx.size(4, 30), ctx.folder), ctx.smoke)
+
+
 def hotkeys_section(ctx: Context) -> dict[str, Any]:
     return hotkeys.run(smoke=ctx.smoke)
 
 
 SECTIONS: dict[str, Callable[[Context], dict[str, Any]]] = {
-    "realtime": realtime, "cpu": cpu_section, "endpointing": endpointing_section, "tradeoff": tradeoff_section,
-    "startup": startup_section, "dbus": dbus_section, "hotkeys": hotkeys_section,
+    "realtime": realtime, "words": words_section, "cpu": cpu_section, "endpointing": endpointing_section, "tradeoff": tradeoff_section,
+    "startup": startup_section, "dbus": dbus_section, "flood": flood_section, "hotkeys": hotkeys_section,
 }
 
 
