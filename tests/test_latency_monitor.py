@@ -120,3 +120,18 @@ def test_events_have_their_own_ring_that_keeps_the_last_2048() -> None:
     assert summary.max_ms == 3000.0 and min(monitor.event_samples_ms()) == 953.0
     assert 953.0 < summary.p50_ms < summary.p90_ms < summary.p99_ms < 3000.0
     assert monitor.blocks == 0  # events are not blocks
+
+
+def test_one_block_of_digital_silence_does_not_pin_the_energy_floor() -> None:
+    """A floor of zero never rose again, so every later sound was speech (the gate stayed
+    open in any noise after the virtual microphone's leading zeros)."""
+    import numpy as np
+
+    from stt_daemon.audio.vad import VoiceActivity
+
+    vad = VoiceActivity(20)
+    assert vad.update(bytes(640)) is False
+    rng = np.random.default_rng(7)
+    blocks = [(rng.normal(0, 40, 320)).astype("<i2").tobytes() for _ in range(3000)]  # 60 s of hiss
+    flagged = [vad.update(b) for b in blocks]
+    assert not any(flagged[-500:]), "steady hiss is still speech after a minute"

@@ -34,7 +34,9 @@ class VoiceActivity:
         samples = np.frombuffer(pcm, dtype="<i2").astype(np.float32)
         rms = float(np.sqrt(np.dot(samples, samples) / samples.size)) if samples.size else 0.0
         if self.floor_rms is None or rms < self.floor_rms:
-            self.floor_rms = rms
+            # Never below the minimum: a floor of 0 (one block of digital silence) would
+            # never rise again, and every later sound would be speech.
+            self.floor_rms = max(rms, self._min_floor)
         else:
             self.floor_rms *= self._rise
         speech = rms > max(self.floor_rms, self._min_floor) * self._margin
