@@ -148,3 +148,10 @@ def samples_at(seconds: float) -> int:
 
 __all__ = ["Block", "Collect", "DelegatingSession", "Stall", "WrappingTranscriber", "concat",
            "run_file", "run_source", "samples_at"]
+
+
+def retracted_words(stable: str, final: str) -> int:
+    """Words of the last stable prefix that the final changed (retractions, pipeline/stable.py),
+    compared at their places."""
+    said, kept = stable.split(), final.split()
+    return sum(1 for i, word in enumerate(said) if i >= len(kept) or kept[i] != word)

@@ -21,7 +21,7 @@ from stt_daemon.dictate.commands import Commands
 from tests.conftest import CLI, ROOT, run_cli, wait_for_line
 from tests.dbus_helpers import SignalCollector
 from tests.desktop import TextWidget, text_widget, x_server
-from tests.pipeline_helpers import concat
+from tests.pipeline_helpers import concat, retracted_words
 
 # Single sentences that the model closes with one final each (as in test_dictate.py).
 CLIPS = ["etts_kih00012.wav", "etts_kih00023.wav", "etts_kih00033.wav"]
@@ -125,12 +125,16 @@ def test_live_types_stable_words_before_the_final_then_exactly_the_finals(
     print(f"\n{len(live)} of {len(finals)} utterances typed live; {early} seen in the widget before their "
           f"final; live characters the finals replaced: {over}")
     assert early >= 1, watch.seen
-    # The stable words typed early were what the final begins with (no retraction here), and
-    # the transcript never showed up in the log at the default level (-v here: debug only).
+    # The stable words typed early were what the final begins with, but for a retraction (the
+    # widget still holds exactly the finals, checked above), and the transcript never showed
+    # up in the log at the default level (-v here: debug only).
+    retracted = stable_total = 0
     for _, utterance, text in finals:
         stables = [str(args[1]) for args in collector.of("Stable") if int(args[0]) == utterance]
         if stables and not Commands("ko").could_be_whole_command(stables[-1]):
-            assert text.startswith(stables[-1]), (stables[-1], text)
+            retracted += retracted_words(stables[-1], text)
+            stable_total += len(stables[-1].split())
+    assert retracted <= max(1, stable_total // 10), (retracted, stable_total)
     for _, _, text in finals:
         assert text not in log
 

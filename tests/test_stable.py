@@ -17,7 +17,7 @@ from stt_daemon.events import Final, Partial
 from stt_daemon.pipeline.stable import StablePrefix, common_prefix, retracted
 from stt_daemon.settings import Settings
 from tests.dbus_helpers import SignalCollector, start
-from tests.pipeline_helpers import concat, run_file
+from tests.pipeline_helpers import concat, retracted_words, run_file
 
 #: Measured on this test's 30 clips (2026-12-03): 308 stable words of 362 in the finals
 #: (85 %), 21 retracted (6.8 %), a word stable p50 1.05 s (p90 1.56 s) after its audio ends. The issue's
@@ -139,14 +139,23 @@ def test_stable_signal_and_json_partials_on_a_private_bus(bus: dict[str, str], k
     assert stables, "Stable fired"
     order = [(name, args[0]) for _, name, args in collector.events if name in ("Partial", "Stable", "Formatted")]
     formatted = {args[0]: args[1] for args in collector.of("Formatted")}
+    retracted = stable_total = kept = with_stable = 0
     for final in finals:
         utterance = final["utterance"]
         texts = [args[1] for args in stables if args[0] == utterance]
-        assert texts, f"utterance {utterance} had stable words"
+        if not texts:  # a short sentence can end before any word held long enough
+            continue
+        with_stable += 1
         assert formatted[utterance] == final["text"]
-        assert final["text"].startswith(texts[-1]), (texts[-1], final["text"])
+        # The final starts with the stable words, but for a retraction (counted by the daemon;
+        # with Vosk about 5 % of stable words, see test_stable_words_are_rarely_retracted).
+        retracted += retracted_words(texts[-1], final["text"])
+        stable_total += len(texts[-1].split())
+        kept += final["text"].startswith(texts[-1])
         first_stable = order.index(("Stable", utterance))
         assert order[first_stable - 1] == ("Partial", utterance), "Stable follows its Partial"
         assert order.index(("Formatted", utterance)) > first_stable
+    assert with_stable >= len(finals) / 2, f"{with_stable} of {len(finals)} finals had stable words first"
+    assert kept >= 1 and retracted <= max(1, stable_total // 10), (retracted, stable_total)
     grew = [r["stable_words"] for r in partials]
     assert len(stables) <= sum(1 for a, b in zip([0, *grew], grew) if b > a) + len(finals)
