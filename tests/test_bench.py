@@ -55,3 +55,11 @@ def test_bench_smoke_prints_valid_json_with_every_figure(clean_env: dict[str, st
         row = flood["default"][condition]
         assert 0 < row["event_p50"] <= row["event_p99"] <= row["event_max"], row
     assert flood["bare_alone_event_ms"]["n"] > 0 and flood["bare_hog_event_ms"]["n"] > 0
+    assert 0 < rt["capture_floor"]["silence"]["capture_only_cpu_percent_of_a_core"] < 100
+    for side in ("daemon_silero", "daemon_energy", "bare"):
+        heard = report["noise"]["snr_10dB"][side]
+        assert heard["rtf"] > 0 and 0 <= heard["all"]["cer"] <= 2, heard
+    found = report["detectors"]
+    assert "energy" in found["detectors"] and "silero_daemon" in found["detectors"]
+    for name in found["detectors"]:
+        assert 0 <= found["results"][name]["snr_10dB"]["recall"] <= 1

@@ -28,7 +28,7 @@ from stt_daemon.audio.wavfile import WavSource
 
 CONFIGS: dict[str, list[str]] = {
     "default": [],
-    "chunk_120ms_tuned_rules": ["--partial-interval-ms", "120", "--tuned-endpoints"],
+    "vosk_chunk_and_rules": ["--partial-interval-ms", "240", "--no-tuned-endpoints"],
 }
 _STATS = re.compile(r"latency p50=(?P<block_p50>[\d.]+) p95=[\d.]+ p99=(?P<block_p99>[\d.]+) .*?"
                     r"events p50=(?P<event_p50>[\d.]+) p99=(?P<event_p99>[\d.]+) max=(?P<event_max>[\d.]+)")

@@ -21,7 +21,8 @@ from typing import Any
 
 from devkit import bare
 from devkit.servers import ROOT, private_bus, virtual_mic
-from scripts.benchmarks import cpu, dbus, endpointing, flood, hotkeys, latency, startup, tradeoff, words
+from scripts.benchmarks import (cpu, dbus, detectors, endpointing, flood, hotkeys, latency, noise, startup, tradeoff,
+                                words)
 from scripts.benchmarks.common import KO_DEV, corpus_wav, idle_inputs, ko_files, trimmed
 from stt_daemon.asr.base import EngineOptions
 from stt_daemon.asr.factory import load_transcriber
@@ -54,6 +55,7 @@ def realtime(ctx: Context) -> dict[str, Any]:
             if ctx.smoke:
                 inputs = {"silence": inputs["silence"]}
             out["idle"] = latency.idle(ctx.transcriber, ctx.bare_model, inputs, ctx.size(1, 12), pulse)
+            out["capture_floor"] = noise.capture_floor(inputs, ctx.size(1, 12), pulse)
         finally:
             for key in pulse:
                 os.environ.pop(key, None)
@@ -90,11 +92,9 @@ def endpointing_section(ctx: Context) -> dict[str, Any]:
 
 
 def tradeoff_section(ctx: Context) -> dict[str, Any]:
-    lines = (KO_DEV / "transcripts.tsv").read_text("utf-8").splitlines()
-    references = dict(line.split("\t", 1) for line in lines if "\t" in line)
     configs = {name: tradeoff.CONFIGS[name] for name in ("vosk_defaults", "sentence_rule_200ms")} if ctx.smoke \
         else tradeoff.CONFIGS
-    return tradeoff.run(ctx.location, ko_files(int(ctx.size(6, 60))), references, ctx.folder, ctx.bare_model,
+    return tradeoff.run(ctx.location, ko_files(int(ctx.size(6, 60))), references(), ctx.folder, ctx.bare_model,
                         configs)
 
 
@@ -108,6 +108,19 @@ def dbus_section(ctx: Context) -> dict[str, Any]:
     return dbus.run(ctx.transcriber, corpus_wav(ctx.size(4, 60), ctx.folder), many=int(ctx.size(2, 10)))
 
 
+def references() -> dict[str, str]:
+    lines = (KO_DEV / "transcripts.tsv").read_text("utf-8").splitlines()
+    return dict(line.split("\t", 1) for line in lines if "\t" in line)
+
+
+def noise_section(ctx: Context) -> dict[str, Any]:
+    return noise.run(ctx.transcriber, ctx.bare_model, ctx.folder, references(), ctx.smoke)
+
+
+def detectors_section(ctx: Context) -> dict[str, Any]:
+    return detectors.run(ctx.folder, ctx.smoke)
+
+
 def flood_section(ctx: Context) -> dict[str, Any]:
     return flood.run(ctx.bare_model, trimmed(corpus_wav(30, ctx.folder), ctx.size(4, 30), ctx.folder), ctx.smoke)
 
@@ -117,8 +130,10 @@ def hotkeys_section(ctx: Context) -> dict[str, Any]:
 
 
 SECTIONS: dict[str, Callable[[Context], dict[str, Any]]] = {
-    "realtime": realtime, "words": words_section, "cpu": cpu_section, "endpointing": endpointing_section, "tradeoff": tradeoff_section,
-    "startup": startup_section, "dbus": dbus_section, "flood": flood_section, "hotkeys": hotkeys_section,
+    "realtime": realtime, "words": words_section, "cpu": cpu_section, "endpointing": endpointing_section,
+    "tradeoff": tradeoff_section,
+    "startup": startup_section, "dbus": dbus_section, "flood": flood_section,
+    "noise": noise_section, "detectors": detectors_section, "hotkeys": hotkeys_section,
 }
 
 

@@ -103,16 +103,25 @@ class _Finals:
             self.finals.append(event)
 
 
-def _daemon_joined(transcriber: Transcriber, wav: Path, settings: Settings) -> tuple[list[Final], float]:
-    sink = _Finals()
+def run_flat(transcriber: Transcriber, wav: Path, settings: Settings, sink: Any) -> float:
+    """The file read flat out through the daemon into ``sink`` (given the controller as
+    ``sink.controller`` when it has that attribute); returns the CPU seconds it took."""
     source = WavSource.open(wav, realtime=False)
     controller = Controller(source, transcriber, Publisher([sink]), settings)
+    if hasattr(sink, "controller"):
+        sink.controller = controller
     source.start()
     cpu = time.process_time()
     controller.start()
     controller.worker.join()
     controller.stop()
-    return sink.finals, time.process_time() - cpu
+    return time.process_time() - cpu
+
+
+def _daemon_joined(transcriber: Transcriber, wav: Path, settings: Settings) -> tuple[list[Final], float]:
+    sink = _Finals()
+    cpu = run_flat(transcriber, wav, settings, sink)
+    return sink.finals, cpu
 
 
 def _bare_joined(model: Any, wav: Path) -> tuple[list[str], list[tuple[float, float]], float]:
