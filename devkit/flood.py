@@ -17,7 +17,9 @@ from typing import Any
 
 from gi.repository import Gio, GLib
 
-NAME, PATH, IFACE = "org.sttdaemon.SttDaemon", "/org/sttdaemon/SttDaemon", "org.sttdaemon.SttDaemon1"
+from stt_daemon.bus.names import BUS_NAME as NAME
+from stt_daemon.bus.names import INTERFACE as IFACE
+from stt_daemon.bus.names import OBJECT_PATH as PATH
 
 
 class _Tally:

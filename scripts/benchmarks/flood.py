@@ -5,7 +5,7 @@ the bench's private bus, and reports its own event figures at exit (--stats: the
 the last 2048 events, pipeline/latency.py). Four conditions: alone; beside a CPU hog on
 one of the two cores (CI's hog); while D-Bus clients flood it with GetStats (bus/throttle.py
 budgets them per client: four clients one call at a time, plus one sending thousands at
-once); and both. The bare side is a Vosk loop on the same file, paced the same way, at the
+once); and both. The bare side is a Vosk loop on the same file, paced the same way, at
 Vosk's default decode chunk, with and without the hog: its event latency (the block whose result
 changed the partial, or made a final) is the floor the engine sets.
 """

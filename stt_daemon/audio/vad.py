@@ -39,7 +39,7 @@ class VoiceActivity:
             self.floor_rms = max(rms, self._min_floor)
         else:
             self.floor_rms *= self._rise
-        speech = rms > max(self.floor_rms, self._min_floor) * self._margin
+        speech = rms > self.floor_rms * self._margin
         if speech:
             self.trailing_silence_ms = 0
             self.heard_speech = True

@@ -39,8 +39,7 @@ class Publication:
         from stt_daemon.bus.throttle import CallBudget, register_budgeted
 
         self.bus = bus
-        self.budget = CallBudget()
-        self._registration = register_budgeted(bus, OBJECT_PATH, obj, introspection_xml(), self.budget)
+        self._registration = register_budgeted(bus, OBJECT_PATH, obj, introspection_xml(), CallBudget())
         self._owner: Any = None
 
     @staticmethod

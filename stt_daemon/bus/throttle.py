@@ -13,7 +13,6 @@ which bounds the memory a flood can take.
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable
 from typing import Any
@@ -21,8 +20,6 @@ from typing import Any
 from pydbus.registration import ObjectRegistration, ObjectWrapper
 
 from stt_daemon.bus.names import INTERFACE
-
-_LOGGER = logging.getLogger(__name__)
 
 RATE_PER_S = 100.0  # per sender; a dictation client makes a few calls a second
 BURST = 40
@@ -48,8 +45,6 @@ class CallBudget:
         self._tolerance_s = (BURST - 1) * self._interval_s  # BURST calls at once, not one more
         self._clock = clock
         self._senders: dict[str, _Sender] = {}
-        self.deferred = 0
-        self.refused = 0
 
     def delay_s(self, sender: str) -> float | None:
         now = self._clock()
@@ -61,13 +56,11 @@ class CallBudget:
         due = max(state.due_s, now)
         wait = due - self._tolerance_s - now
         if wait > 0 and state.waiting >= MAX_WAITING:
-            self.refused += 1
             return None
         state.due_s = due + self._interval_s
         if wait <= 0:
             return 0.0
         state.waiting += 1
-        self.deferred += 1
         return wait
 
     def done_waiting(self, sender: str) -> None:

@@ -88,13 +88,15 @@ class LatencyMonitor:
             self._events[self._events_seen % _EVENT_RING] = published_ns - captured_ns
             self._events_seen += 1
 
-    def event_samples_ms(self) -> list[float]:
+    def _event_window(self) -> np.ndarray[tuple[int], np.dtype[np.int64]]:
         with self._lock:
-            return [float(v) / 1e6 for v in self._events[: min(self._events_seen, _EVENT_RING)]]
+            return self._events[: min(self._events_seen, _EVENT_RING)].copy()
+
+    def event_samples_ms(self) -> list[float]:
+        return [float(v) / 1e6 for v in self._event_window()]
 
     def event_summary(self) -> EventLatency:
-        with self._lock:
-            window = self._events[: min(self._events_seen, _EVENT_RING)].copy()
+        window = self._event_window()
         if window.size == 0:
             return EventLatency(0, 0.0, 0.0, 0.0, 0.0)
         p50, p90, p99 = (round(float(v) / 1e6, 2) for v in np.percentile(window, [50, 90, 99]))
