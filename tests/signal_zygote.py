@@ -2,7 +2,7 @@
 
     python -m tests.signal_zygote COUNT SEED CLIP OUTDIR [BUS_ADDRESS]
 
-The model takes seconds to load, so 200 runs would take many minutes. This
+The model takes seconds to load, so 120 runs would take many minutes. This
 process loads it once and then forks each run: the child calls the real CLI entry
 point with the real arguments, and only its model load is answered from the
 already loaded model (shared copy-on-write). Everything else is the real command:

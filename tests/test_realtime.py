@@ -39,12 +39,13 @@ def padded_long(ko_dev: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return concat([ko_dev / "etts_adc00001.wav"], tmp_path_factory.mktemp("rt") / "long.wav", 4.0)
 
 
-def test_overload_climbs_the_ladder_recovers_and_loses_nothing(transcriber: Transcriber,
+def test_overload_climbs_the_ladder_recovers_and_loses_nothing(fresh_transcriber: Callable[[], Transcriber],
                                                                padded_long: Path) -> None:
-    """45 ms per recognizer call from 1 s to 3 s into the stream, in simulated time."""
+    """45 ms per recognizer call from 1 s to 3 s into the stream, in simulated time. Each run
+    has a model of its own, so that the texts compared are both a first recognizer's."""
     clock = SimClock()
-    reference, _ = run_source(transcriber, SimulatedMic(padded_long, SimClock()), COLD, clock=SimClock())
-    slow = WrappingTranscriber(transcriber, lambda s: SlowSession(s, clock, 45, from_s=1.0, to_s=3.0))
+    reference, _ = run_source(fresh_transcriber(), SimulatedMic(padded_long, SimClock()), COLD, clock=SimClock())
+    slow = WrappingTranscriber(fresh_transcriber(), lambda s: SlowSession(s, clock, 45, from_s=1.0, to_s=3.0))
     mic = SimulatedMic(padded_long, clock)
     sink, controller = run_source(slow, mic, COLD, clock=clock)
     ladder, stats = controller.worker.ladder, controller.stats()
@@ -59,18 +60,18 @@ def test_overload_climbs_the_ladder_recovers_and_loses_nothing(transcriber: Tran
         "bigger blocks while catching up change nothing in what is heard"
 
 
-def test_catching_up_never_merges_two_utterances_across_their_pause(transcriber: Transcriber, ko_dev: Path,
-                                                                    tmp_path: Path) -> None:
+def test_catching_up_never_merges_two_utterances_across_their_pause(
+        fresh_transcriber: Callable[[], Transcriber], ko_dev: Path, tmp_path: Path) -> None:
     """One 1.9 s stall just before the end of a sentence (in simulated time): the blocks that
     queued behind it hold the end of speech, the 1.5 s pause and the next sentence's start.
     Catching up must still let the engine see the pause, so the two sentences stay two finals."""
     first, second = ko_dev / "etts_kih00012.wav", ko_dev / "etts_kih00023.wav"
     joined = concat([first, second], tmp_path / "two.wav", 1.5)
     first_s = read_wav_info(first).duration_s
-    reference, _ = run_source(transcriber, SimulatedMic(joined, SimClock()), COLD, clock=SimClock())
+    reference, _ = run_source(fresh_transcriber(), SimulatedMic(joined, SimClock()), COLD, clock=SimClock())
     assert len(reference.finals()) >= 2, "the pause ends the first sentence"
     clock = SimClock()
-    stalled = WrappingTranscriber(transcriber,
+    stalled = WrappingTranscriber(fresh_transcriber(),
                                   lambda s: SlowSession(s, clock, 1900, from_s=first_s - 0.3, to_s=first_s - 0.28))
     sink, controller = run_source(stalled, SimulatedMic(joined, clock), COLD, clock=clock)
     assert controller.worker.ladder.max_level >= Level.CATCH_UP, "the stall was caught up"
@@ -242,11 +243,11 @@ def test_a_reload_during_a_recycle_build_never_swaps_in_the_older_build(
     assert isinstance(worker.submit(cmd.Finalize()), cmd.Finalize)
 
 
-def test_silence_gate_skips_long_silence_and_keeps_times_exact(transcriber: Transcriber, ko_dev: Path,
-                                                                tmp_path: Path) -> None:
+def test_silence_gate_skips_long_silence_and_keeps_times_exact(
+        fresh_transcriber: Callable[[], Transcriber], ko_dev: Path, tmp_path: Path) -> None:
     joined = concat([ko_dev / "etts_kih00012.wav", ko_dev / "etts_kih00023.wav"], tmp_path / "gap.wav", 6.0)
-    reference, _ = run_file(transcriber, joined, UNGATED)
-    gated, controller = run_file(transcriber, joined, COLD)
+    reference, _ = run_file(fresh_transcriber(), joined, UNGATED)
+    gated, controller = run_file(fresh_transcriber(), joined, COLD)
     assert controller.stats()["gated_blocks"] > 300, "most of two 6 s silences never reached Vosk"
     ref, got = reference.finals(), gated.finals()
     assert [f.text for f in got] == [f.text for f in ref]
