@@ -32,6 +32,12 @@ def transcribe_files(transcriber: Transcriber, files: Sequence[WavInfo], setting
     Every file gets a recognizer of its own, so it reads the same alone as in any batch:
     Vosk keeps its speaker adaptation (i-vectors) across utterances for ten minutes of audio,
     and neither FinalResult nor Reset clears it. Utterance ids run on across files.
+
+    A recognizer of its own is not complete isolation: the loaded model keeps some state across
+    the recognizers made from it (four fresh ones in a row read the same 70 s four slightly
+    different ways, the same in every process; tests/conftest.py, fresh_transcriber). Loading
+    the model per file would cost 2-3 s each. With Vosk's own 240 ms chunk, which transcribe
+    uses, the file that leaked reads the same alone and after others (tests/test_accuracy.py).
     """
     next_utterance = 1
     for info in files:
