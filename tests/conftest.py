@@ -21,19 +21,6 @@ CLI = [sys.executable, "-m", "stt_daemon"]
 __all__ = ["CLI", "KO_DEV", "ROOT", "assert_one_line_error", "ko_transcripts", "make_clean_env", "notify_socket",
            "play", "run_cli", "wait_for_line"]
 
-#: Test files that take longest on CI's loaded machine (seconds, --durations on 2026-12-03),
-#: run first: pytest-xdist hands each worker whole files, by default the files with the most
-#: tests first, which left the one-test signal file running alone for the last 13 minutes.
-#: Longest first (scripts/test passes --no-loadscope-reorder so this order holds) keeps both
-#: workers busy to the end. Files not listed follow in their usual order.
-HEAVY_FIRST = ("test_accuracy.py", "test_signals.py", "test_bench.py", "test_soak.py", "test_dbus.py",
-               "test_realtime.py", "test_faults.py", "test_listen.py", "test_dictate_live.py")
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    rank = {name: i for i, name in enumerate(HEAVY_FIRST)}
-    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: order within a file holds
-
 
 def assert_one_line_error(done: subprocess.CompletedProcess[str], code: ExitCode, mentions: str) -> None:
     """A user error: the documented exit code, and one line on stderr that says what to do."""
