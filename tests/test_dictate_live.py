@@ -130,7 +130,7 @@ def test_live_types_stable_words_before_the_final_then_exactly_the_finals(
     # at the default level (-v here: debug only). Three clips through the virtual microphone
     # are too few words for a rate, and on a loaded machine the catch-up decodes several blocks
     # in one call, which changes Vosk's text (4 of 17 once under CI's hog); the rate itself is
-    # held by tests/test_stable.py on 30 clips read flat out, where it is deterministic.
+    # held by tests/test_stable.py on 30 clips read flat out, where it nearly repeats.
     retracted = stable_total = 0
     for _, utterance, text in finals:
         stables = [str(args[1]) for args in collector.of("Stable") if int(args[0]) == utterance]

