@@ -94,7 +94,8 @@ class Settings:
         Live.RESTART, LIVE, in_file=False, short="-i", metavar="FILE")
     raw: bool = setting(False, "with --input -: raw s16le 16 kHz mono audio, no WAV header", Live.RESTART,
                         LIVE, in_file=False)
-    fast: bool = setting(False, "with --input: decode as fast as possible", Live.RESTART, LIVE, in_file=False)
+    fast: bool = setting(False, "with --input: decode as fast as possible; with --input -, every block as it "
+                         "comes, no catch-up (the same text on any machine)", Live.RESTART, LIVE, in_file=False)
     block_ms: int = setting(20, "audio block length in ms", Live.RESTART, low=10, high=500)
     latency_budget_ms: int = setting(
         50, "per-block budget in ms from capture to published result", Live.WORKER, LIVE, low=5, high=5000)

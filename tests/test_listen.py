@@ -96,12 +96,15 @@ def test_stop_mid_utterance_flushes_the_final_and_exits_0(
 
 def test_listen_reads_wav_and_raw_audio_from_a_pipe(ko_dev: Path, clean_env: dict[str, str]) -> None:
     clip = str(ko_dev / CLIP)
-    # The same file read by name, flat out: the same decoding (transcribe uses Vosk's own chunk).
+    """The same file read by name, flat out: the same decoding (transcribe uses Vosk's own chunk).
+    With --fast every block is decoded as it came; without it, a pipe faster than real time is
+    caught up like a late microphone, and the text depended on the machine's load ("타 는" read
+    "타 은" on a loaded one, 2026-12-04)."""
     by_name = run_cli(["listen", "--no-dbus", "--fast", "--input", clip], clean_env)
     assert by_name.returncode == 0, by_name.stderr
     expected = by_name.stdout.strip()
     for fmt, extra in (("wav", []), ("raw", ["--raw"])):
-        done = subprocess.run(f"sox {clip} -t {fmt} - | {' '.join(CLI)} listen --no-dbus --input - "
+        done = subprocess.run(f"sox {clip} -t {fmt} - | {' '.join(CLI)} listen --no-dbus --fast --input - "
                               + " ".join(extra), shell=True, env=clean_env, cwd=ROOT, capture_output=True,
                               text=True, timeout=120)
         assert done.returncode == 0, done.stderr

@@ -14,7 +14,7 @@ def open_source(settings: Settings, wait_for_device: bool = False) -> AudioSourc
 
         from stt_daemon.audio.stdin import StdinSource
 
-        return StdinSource(sys.stdin.buffer, settings.raw, settings.block_ms)
+        return StdinSource(sys.stdin.buffer, settings.raw, settings.block_ms, realtime=not settings.fast)
     if settings.input is not None:
         from stt_daemon.audio.wavfile import WavSource
 

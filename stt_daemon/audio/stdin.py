@@ -5,6 +5,11 @@ its data size says (streams write 0 or 0xFFFFFFFF there); `--raw` takes s16le 16
 mono with no header. Blocks are taken as they arrive: a live pipe paces itself, and
 a writer faster than real time waits on the pipe (the bounded queue pushes back)
 rather than being dropped. The end of the stream ends the utterance in progress.
+
+A pipe from a file (`sox f.flac -t wav - |`) comes faster than real time, and a live source
+catches up by handing Vosk several queued blocks in one call, so its text would depend on the
+machine's speed. With `--fast` (``realtime=False``) every block is decoded as it came, as for a
+file read flat out: the same text on any machine.
 """
 
 from __future__ import annotations
@@ -61,10 +66,11 @@ def read_wav_stream_header(stream: BinaryIO) -> tuple[str, int, int]:
 
 
 class StdinSource(QueueSource):
-    def __init__(self, stream: BinaryIO, raw: bool, block_ms: int = 20, queue_ms: int = 2000) -> None:
+    def __init__(self, stream: BinaryIO, raw: bool, block_ms: int = 20, queue_ms: int = 2000,
+                 realtime: bool = True) -> None:
         fmt = ("s16", 1, SAMPLE_RATE) if raw else read_wav_stream_header(stream)
         converter = PcmConverter(*fmt)
-        super().__init__(max(1, queue_ms // block_ms), converter, block_ms, realtime=True)
+        super().__init__(max(1, queue_ms // block_ms), converter, block_ms, realtime=realtime)
         self.description = f"{_NAME} ({'raw s16le 16 kHz mono' if raw else 'WAV'})"
         self._stream = stream
         self._chunk_bytes = max(1, fmt[2] * block_ms // 1000) * converter.frame_bytes
