@@ -2,10 +2,11 @@
 
 The old handler called ``Event.set()`` while the main thread could be inside
 ``Event.wait()`` holding that Event's lock: once in 46 Ctrl-C presses the process
-ignored every further signal. Here 120 runs of `listen` each get SIGINT at a random
-moment, from start-up to shutdown, with and without a session bus. 120 runs would find a
-1-in-46 hang 93 times in 100; 200 found it 99 times in 100 but took 9.5 of CI's minutes,
-alone on one worker (120 take about 5.7 by proportion).
+ignored every further signal. Here 64 runs of `listen` each get SIGINT at a random
+moment, from start-up to shutdown, with and without a session bus. 64 runs would find a
+1-in-46 hang 75 times in 100 (120: 93; 200: 99, but 200 took 9.5 of CI's minutes alone on one
+worker, and CI must stay near 20 minutes). A longer hunt is
+`python -m tests.signal_zygote 1000 SEED CLIP OUTDIR`.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 from tests.conftest import ROOT
 from tests.dbus_helpers import private_bus
 
-RUNS = 120
+RUNS = 64
 
 
 def test_sigint_at_random_moments_never_hangs_and_loses_nothing(

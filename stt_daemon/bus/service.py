@@ -222,8 +222,8 @@ class DbusSink:
 
         Stable follows a Partial whose stable prefix grew, with that prefix as displayed, like
         Formatted and unlike Partial: its use is to show or type the words early, and what is
-        typed must be what the final's Formatted text begins with (the final's display text
-        starts with it, except for a counted retraction; pipeline/stable.py)."""
+        typed must be what the final's Formatted text begins with (the final keeps the stable
+        words; pipeline/stable.py)."""
         try:
             if isinstance(event, Partial):
                 self._obj.Partial(event.utterance, event.raw)

@@ -6,7 +6,7 @@ had the focus when an utterance began must still have it when its text is typed 
 the backend can tell): text never lands in a window the user moved to while speaking.
 
 With ``live``, the stable prefix (the daemon's Stable signal: leading words the final
-keeps but for a rare, counted retraction) is typed as it grows. What an utterance has on
+keeps) is typed as it grows. What an utterance has on
 screen is kept as text, so every change is the minimum of backspaces: back to the common
 prefix of what is there and what should be, then the rest. At the final the window goes
 from the live text to the final's formatted text and the space after it; an utterance

@@ -7,10 +7,10 @@ file) and runs on unbroken when ``swap_session`` replaces a worn recognizer.
 
 from __future__ import annotations
 
-from stt_daemon.asr.base import Hypothesis, StreamingSession
+from stt_daemon.asr.base import Hypothesis, StreamingSession, TimedWord
 from stt_daemon.audio.blocks import Block
 from stt_daemon.events import Event, Final, Partial, Word
-from stt_daemon.pipeline.stable import StablePrefix
+from stt_daemon.pipeline.stable import Continuation, StablePrefix
 from stt_daemon.settings import SAMPLE_RATE
 
 
@@ -83,9 +83,9 @@ class UtteranceTracker:
         if not text or text == self._last_partial:
             return []
         self._last_partial = text
-        words = text.split()
-        stable, grew = self.stable.update(words, self.position_s)
-        return [Partial(self._utterance_id(), text, text, block.captured_ns, stable, " ".join(words[:stable]), grew)]
+        shown, stable, grew = self.stable.update(text.split(), self.position_s)
+        raw = " ".join(shown)
+        return [Partial(self._utterance_id(), raw, raw, block.captured_ns, stable, " ".join(shown[:stable]), grew)]
 
     def finish(self, captured_ns: int) -> Final | None:
         """End the utterance in progress now (stop, pause, Finalize) and return its final."""
@@ -107,7 +107,10 @@ class UtteranceTracker:
     def _make_final(self, hyp: Hypothesis, captured_ns: int) -> Final | None:
         had_partials = self._current is not None
         self._last_partial = ""
-        self.stable.close(hyp.text.split())
+        stable = self.stable.words
+        line_up, shown = self.stable.close(hyp.text.split())
+        if shown != tuple(hyp.text.split()):
+            hyp = _kept(stable, line_up, shown, hyp)
         if not hyp.text and not had_partials:
             return None  # Vosk closes stretches of silence with empty results
         utterance = self._utterance_id()
@@ -119,3 +122,23 @@ class UtteranceTracker:
         start = words[0].start if words else 0.0
         end = words[-1].end if words else 0.0
         return Final(utterance, hyp.text, hyp.text, start, end, words, captured_ns)
+
+
+def _kept(stable: tuple[str, ...], line_up: Continuation, shown: tuple[str, ...], hyp: Hypothesis) -> Hypothesis:
+    """The engine's final with the stable words kept. A stable word the engine changed gets
+    the times of the words it stands for (shared evenly) and confidence 0: the engine chose
+    other words there."""
+    if len(hyp.words) != len(hyp.text.split()):
+        return Hypothesis(" ".join(shown))  # no word times to line up
+    words: list[TimedWord] = []
+    for word, (j1, j2), same in zip(stable, line_up.spans, line_up.same):
+        if same:
+            words.append(hyp.words[j1])
+            continue
+        span = hyp.words[j1:j2]
+        start = span[0].start_s if span else (words[-1].end_s if words else
+                                              hyp.words[j1].start_s if j1 < len(hyp.words) else 0.0)
+        end = span[-1].end_s if span else start
+        words.append(TimedWord(word, start, end, 0.0))
+    words += hyp.words[line_up.rest:]
+    return Hypothesis(" ".join(shown), tuple(words))
