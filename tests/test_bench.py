@@ -50,6 +50,8 @@ def test_bench_smoke_prints_valid_json_with_every_figure(clean_env: dict[str, st
         assert words[side]["end_of_speech_to_final_ms"]["n"] + words[side]["clips_without_final"] == words["clips"]
         assert words[side]["clips_bit_exact"] == words["clips"], "the virtual microphone changed the audio"
     assert words["default"]["ratio_p50"]["word_emission_ms"] is not None
+    lag = report["floor"]["chunks"]["120ms"]
+    assert lag["word_lag_ms"]["n"] > 0 and lag["end_of_speech_to_final_ms"]["n"] > 0, lag
     flood = report["flood"]
     for condition in ("alone", "hog"):
         row = flood["default"][condition]

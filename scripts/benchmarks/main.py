@@ -21,8 +21,8 @@ from typing import Any
 
 from devkit import bare
 from devkit.servers import ROOT, private_bus, virtual_mic
-from scripts.benchmarks import (cpu, dbus, detectors, endpointing, flood, hotkeys, latency, noise, startup, tradeoff,
-                                words)
+from scripts.benchmarks import (cpu, dbus, detectors, endpointing, flood, floor, hotkeys, latency, noise, startup,
+                                tradeoff, words)
 from scripts.benchmarks.common import KO_DEV, corpus_wav, idle_inputs, ko_files, trimmed
 from stt_daemon.asr.base import EngineOptions
 from stt_daemon.asr.factory import load_transcriber
@@ -78,6 +78,11 @@ def words_section(ctx: Context) -> dict[str, Any]:
                 os.environ.pop(key, None)
 
 
+def floor_section(ctx: Context) -> dict[str, Any]:
+    """Vosk's own lag with no compute time, at the smallest chunk the daemon accepts and at its default."""
+    return floor.run(ctx.location, words.spread(int(ctx.size(1, 12))), (120,) if ctx.smoke else (30, 120))
+
+
 def cpu_section(ctx: Context) -> dict[str, Any]:
     wav = corpus_wav(ctx.size(4, 60), ctx.folder)
     intervals = (240,) if ctx.smoke else (240, 120, 60)
@@ -130,7 +135,8 @@ def hotkeys_section(ctx: Context) -> dict[str, Any]:
 
 
 SECTIONS: dict[str, Callable[[Context], dict[str, Any]]] = {
-    "realtime": realtime, "words": words_section, "cpu": cpu_section, "endpointing": endpointing_section,
+    "realtime": realtime, "words": words_section, "floor": floor_section, "cpu": cpu_section,
+    "endpointing": endpointing_section,
     "tradeoff": tradeoff_section, "startup": startup_section, "dbus": dbus_section, "flood": flood_section,
     "noise": noise_section, "detectors": detectors_section, "hotkeys": hotkeys_section,
 }

@@ -49,6 +49,8 @@ CONFIGS: dict[str, dict[str, Any]] = {
     "chunk_120ms_tuned_rules": {"partial_interval_ms": 120, "tuned_endpoints": True},
     "sentence_rule_200ms": {"partial_interval_ms": 120, "tuned_endpoints": True, "sentence_end_silence_ms": 200},
     "endpoint_silence_300ms": {"endpoint_silence_ms": 300, "sentence_end_silence_ms": 0},
+    "endpoint_silence_450ms": {"endpoint_silence_ms": 450, "sentence_end_silence_ms": 0},
+    "endpoint_silence_600ms": {"endpoint_silence_ms": 600, "sentence_end_silence_ms": 0},
 }
 
 
