@@ -37,7 +37,9 @@ def transcribe_files(transcriber: Transcriber, files: Sequence[WavInfo], setting
     the recognizers made from it (four fresh ones in a row read the same 70 s four slightly
     different ways, the same in every process; tests/conftest.py, fresh_transcriber). Loading
     the model per file would cost 2-3 s each. With Vosk's own 240 ms chunk, which transcribe
-    uses, the file that leaked reads the same alone and after others (tests/test_accuracy.py).
+    uses, the file that leaked reads the same alone and after others (tests/test_accuracy.py),
+    but over all 61 ko-dev files (2026-12-04) 2 read differently alone, each in a process of
+    its own, than in one batch of all 61 ("일러 야 여" / "일러 여", "최은설 을" / "최선 을 다").
     """
     next_utterance = 1
     for info in files:
