@@ -19,7 +19,9 @@ import pytest
 
 from stt_daemon.asr.base import Transcriber
 from stt_daemon.events import Final, Partial
-from stt_daemon.pipeline.stable import StablePrefix
+from stt_daemon.asr.base import Hypothesis, TimedWord
+from stt_daemon.pipeline.stable import StablePrefix, continuation, keep_stable
+from stt_daemon.pipeline.utterances import kept_words
 from stt_daemon.settings import Settings
 from tests.dbus_helpers import SignalCollector, start
 from tests.pipeline_helpers import concat, retracted_words, run_file
@@ -123,6 +125,24 @@ def test_stable_prefix_grows_stays_and_overrules_the_final() -> None:
     assert line_up.overruled == 0 and " ".join(shown) == "제가 먼저 갈게요 네"
     assert prefix.stats() == {"stable_words": 9, "retractions": 0, "retraction_rate": 0.0,
                               "overruled": 2, "overruled_rate": 0.22222}
+
+
+def test_the_final_keeps_the_stable_words_with_times_that_line_up() -> None:
+    """Found in review: four words inserted among the stable ones pushed one out of the
+    compared window, so it was shown twice and counted overruled; an empty final after
+    partials gave the kept words times before the utterance."""
+    line_up = continuation("a b c".split(), "a w x y z b c d".split())
+    assert line_up.overruled == 0 and line_up.rest == 7
+    assert keep_stable("a b c".split(), "a w x y z b c d".split()) == ("a", "b", "c", "d")
+    words = tuple(TimedWord(w, i * 0.5, i * 0.5 + 0.4, 0.9) for i, w in enumerate("차 렸 을 했다 고".split()))
+    stable = ("촬영", "을")
+    line_up = continuation(stable, [w.word for w in words])
+    kept = kept_words(stable, line_up, keep_stable(stable, [w.word for w in words]),
+                      Hypothesis("차 렸 을 했다 고", words))
+    assert kept.text == "촬영 을 했다 고" and [w.word for w in kept.words] == kept.text.split()
+    assert kept.words[0] == TimedWord("촬영", 0.0, 0.9, 0.0) and kept.words[1:] == words[2:]
+    empty = kept_words(stable, continuation(stable, []), stable, Hypothesis(""))
+    assert empty.text == "촬영 을" and empty.words == ()
 
 
 def test_stable_signal_and_json_partials_on_a_private_bus(bus: dict[str, str], ko_dev: Path,

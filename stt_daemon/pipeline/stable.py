@@ -106,15 +106,22 @@ class Continuation:
 def continuation(stable: Sequence[str], words: Sequence[str]) -> Continuation:
     """Line ``words`` up with the stable prefix, word by word (difflib).
 
-    Only the first ``len(stable) + 3`` words are compared, so that words the hypothesis adds
-    at its end never pair up with a stable word they did not replace; a stable word replaced
+    Only the first ``len(stable) + 3`` words are compared (more by as many as the hypothesis
+    inserts among the stable ones), so that words the hypothesis adds at its end never pair
+    up with a stable word they did not replace; a stable word replaced at the prefix's end
     by more words than it is stands for as many, and the others stay in the rest."""
     spans: list[tuple[int, int]] = []
     same: list[bool] = []
     rest = 0
-    window = list(words[:len(stable) + 3])
-    matcher = difflib.SequenceMatcher(a=list(stable), b=window, autojunk=False)
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+    width = len(stable) + 3
+    while True:
+        window = list(words[:width])
+        opcodes = difflib.SequenceMatcher(a=list(stable), b=window, autojunk=False).get_opcodes()
+        inserted = sum(j2 - j1 for tag, i1, _, j1, j2 in opcodes if tag == "insert" and i1 < len(stable))
+        if width >= len(words) or width >= len(stable) + 3 + inserted:
+            break
+        width = len(stable) + 3 + inserted
+    for tag, i1, i2, j1, j2 in opcodes:
         if i1 >= len(stable):
             break
         if tag == "replace" and i2 == len(stable):

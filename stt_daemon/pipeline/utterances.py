@@ -110,7 +110,7 @@ class UtteranceTracker:
         stable = self.stable.words
         line_up, shown = self.stable.close(hyp.text.split())
         if shown != tuple(hyp.text.split()):
-            hyp = _kept(stable, line_up, shown, hyp)
+            hyp = kept_words(stable, line_up, shown, hyp)
         if not hyp.text and not had_partials:
             return None  # Vosk closes stretches of silence with empty results
         utterance = self._utterance_id()
@@ -124,12 +124,12 @@ class UtteranceTracker:
         return Final(utterance, hyp.text, hyp.text, start, end, words, captured_ns)
 
 
-def _kept(stable: tuple[str, ...], line_up: Continuation, shown: tuple[str, ...], hyp: Hypothesis) -> Hypothesis:
+def kept_words(stable: tuple[str, ...], line_up: Continuation, shown: tuple[str, ...], hyp: Hypothesis) -> Hypothesis:
     """The engine's final with the stable words kept. A stable word the engine changed gets
     the times of the words it stands for (shared evenly) and confidence 0: the engine chose
     other words there."""
-    if len(hyp.words) != len(hyp.text.split()):
-        return Hypothesis(" ".join(shown))  # no word times to line up
+    if not hyp.words or len(hyp.words) != len(hyp.text.split()):
+        return Hypothesis(" ".join(shown))  # no word times to line up (an empty final, say)
     words: list[TimedWord] = []
     for word, (j1, j2), same in zip(stable, line_up.spans, line_up.same):
         if same:
