@@ -163,6 +163,8 @@ class Settings:
                                  f"(got {getattr(self, spec_field.name)!r})")
         if self.raw and self.input != STDIN:
             raise UsageError("--raw describes audio on standard input: use it with --input -")
+        if self.fast and self.input is None:
+            raise UsageError("--fast reads a file or a pipe flat out: use it with --input FILE or --input -")
 
     @property
     def reads_stdin(self) -> bool:

@@ -63,3 +63,12 @@ def test_unknown_model_name(clean_env: dict[str, str], ko_dev: Path) -> None:
 
 def test_bad_option_value_is_one_line(clean_env: dict[str, str]) -> None:
     assert_one_line_error(run_cli(["listen", "--block-ms", "7"], clean_env), ExitCode.USAGE, "--block-ms")
+
+
+@pytest.mark.parametrize(("args", "named"), [(["--fast"], "--fast"), (["--raw"], "--raw")])
+def test_an_option_that_needs_input_says_so_and_nothing_opens(clean_env: dict[str, str], args: list[str],
+                                                              named: str) -> None:
+    """Without --input, --fast was silently ignored and the microphone opened instead."""
+    done = run_cli(["listen", *args], clean_env)
+    assert_one_line_error(done, ExitCode.USAGE, named)
+    assert "--input" in done.stderr and "microphone" not in done.stderr.lower()
