@@ -36,10 +36,12 @@ def test_activation_starts_the_daemon_paused_and_the_microphone_stays_closed(
         env = {**bus_env, "DBUS_SESSION_BUS_ADDRESS": address}
         baseline = source_outputs(virtual_mic)
         collector = SignalCollector(address)
-        tree = subprocess.run(["busctl", f"--address={address}", "--timeout=120", "tree", BUS_NAME],  # a model loads
-                              capture_output=True,
-                              text=True, timeout=180)
-        assert tree.returncode == 0 and "/org/sttdaemon/SttDaemon" in tree.stdout, tree.stderr
+        # Any call activates it; busctl's --timeout holds for `call` only (`tree` gave up after sd-bus's
+        # 25 s while a loaded CI machine was still loading the model and warming up).
+        introspect = subprocess.run(["busctl", f"--address={address}", "--timeout=120", "call", BUS_NAME,
+                                     "/org/sttdaemon/SttDaemon", "org.freedesktop.DBus.Introspectable", "Introspect"],
+                                    capture_output=True, text=True, timeout=180)
+        assert introspect.returncode == 0 and "org.sttdaemon.SttDaemon1" in introspect.stdout, introspect.stderr
         wait_for_name(address, timeout_s=180)
         pid = _daemon_pid(address)
         try:
