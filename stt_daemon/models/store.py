@@ -8,6 +8,7 @@ and renamed into place only once it holds a model: nothing half-installed.
 from __future__ import annotations
 
 import logging
+import posixpath
 import shutil
 import tarfile
 import tempfile
@@ -33,6 +34,24 @@ def _check_member(name: str, archive: Path) -> None:
         raise UnsafeArchive(f"{archive}: entry {name!r} points outside the model folder; refusing it")
 
 
+#: Tar extraction filters came with Python 3.11.4; Debian 12 ships 3.11.2, where the same
+#: checks are made by hand (found by a newcomer run on the system Python, 2026-12-04).
+_HAS_TAR_FILTERS = hasattr(tarfile, "data_filter")
+_TAR_FILTER_ERROR: type[Exception] = getattr(tarfile, "FilterError", UnsafeArchive)
+
+
+def _check_tar_link(member: tarfile.TarInfo, archive: Path) -> None:
+    """What the "data" filter refuses, for Pythons without it: links that leave the folder,
+    and anything but files, folders and links."""
+    if member.issym() or member.islnk():
+        base = posixpath.dirname(member.name) if member.issym() else ""
+        target = posixpath.normpath(posixpath.join(base, member.linkname))
+        if member.linkname.startswith("/") or target == ".." or target.startswith("../"):
+            raise UnsafeArchive(f"{archive}: link {member.name!r} points outside the model folder; refusing it")
+    elif not (member.isfile() or member.isdir()):
+        raise UnsafeArchive(f"{archive}: entry {member.name!r} is not a file or a folder; refusing it")
+
+
 def safe_extract(archive: Path, dest: Path) -> None:
     if zipfile.is_zipfile(archive):
         with zipfile.ZipFile(archive) as zf:
@@ -46,8 +65,13 @@ def safe_extract(archive: Path, dest: Path) -> None:
         with tarfile.open(archive) as tf:
             for member in tf.getmembers():
                 _check_member(member.name, archive)
-            tf.extractall(dest, filter="data")  # also refuses links that leave dest
-    except tarfile.FilterError as exc:
+                if not _HAS_TAR_FILTERS:
+                    _check_tar_link(member, archive)
+            if _HAS_TAR_FILTERS:
+                tf.extractall(dest, filter="data")  # also refuses links that leave dest
+            else:
+                tf.extractall(dest)  # every member was checked above
+    except _TAR_FILTER_ERROR as exc:
         raise UnsafeArchive(f"{archive}: {exc}; refusing it") from None
     except tarfile.ReadError:
         raise DownloadError(f"{archive}: not a zip or tar archive; check the file") from None
