@@ -19,6 +19,7 @@ from scripts.benchmarks.common import percentiles
 from stt_daemon.asr.base import EngineOptions, Hypothesis, StreamingSession
 from stt_daemon.asr.factory import load_transcriber
 from stt_daemon.models.locate import ModelLocation
+from stt_daemon.pipeline.perceived import shown_since
 from stt_daemon.settings import SAMPLE_RATE
 
 STEP_BYTES = SAMPLE_RATE // 100 * 2  # 10 ms, one feature frame
@@ -46,13 +47,9 @@ class _Clip:
 
     def final(self, hyp: Hypothesis) -> None:
         shift_s = self.base / SAMPLE_RATE
-        for i, word in enumerate(hyp.words):
-            first = self.position_s  # shown by the final itself, if no partial held it
-            for at_s, words in reversed(self.history):
-                if i >= len(words) or words[i] != word.word:
-                    break
-                first = at_s
-            self.lags_s.append(first - (word.end_s - shift_s))
+        since = shown_since(((words, at_s) for at_s, words in self.history), [w.word for w in hyp.words])
+        for first, word in zip(since, hyp.words):  # None: shown by the final itself
+            self.lags_s.append((self.position_s if first is None else first) - (word.end_s - shift_s))
         if hyp.words:
             self.ends_s.append(self.position_s - (hyp.words[-1].end_s - shift_s))
         self.history = []

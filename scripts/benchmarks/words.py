@@ -52,6 +52,7 @@ from stt_daemon.asr.factory import load_transcriber
 from stt_daemon.audio.blocks import Block
 from stt_daemon.audio.mic import MicSource
 from stt_daemon.models.locate import ModelLocation
+from stt_daemon.pipeline.perceived import shown_since
 from stt_daemon.settings import Settings
 
 LEAD_S = 0.6  # silence before each clip, so that its onset stands out
@@ -181,11 +182,7 @@ def _shown(events: list[_Out]) -> list[tuple[_Out, list[int]]]:
             partials.setdefault(e.utterance, []).append(e)
             continue
         words = e.raw.split()
-        since: list[int | None] = [None] * len(words)
-        for p in partials.pop(e.utterance, []):
-            held = p.raw.split()
-            for i, word in enumerate(words):
-                since[i] = (since[i] or p.ns) if i < len(held) and held[i] == word else None
+        since = shown_since(((p.raw.split(), p.ns) for p in partials.pop(e.utterance, [])), words)
         if words:
             out.append((e, [s or e.ns for s in since]))
     return out

@@ -12,11 +12,15 @@ from __future__ import annotations
 import bisect
 import collections
 import threading
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 
 from stt_daemon.events import Final
+
+T = TypeVar("T")
 
 _HISTORY_S = 120.0  # how far back a stream time can be mapped to its capture time
 
@@ -42,6 +46,17 @@ class _Ring:
             return Percentiles(0, 0.0, 0.0, 0.0)
         p50, p90, p99 = (round(float(v), 1) for v in np.percentile(values, [50, 90, 99]))
         return Percentiles(len(values), p50, p90, p99)
+
+
+def shown_since(partials: Iterable[tuple[Sequence[str], T]], final_words: Sequence[str]) -> list[T | None]:
+    """Per word of a final: when it began to stand, at its place, in every partial after that
+    until the final (the partials' moments, in order); None if no partial held it to the end."""
+    since: list[T | None] = [None] * len(final_words)
+    for words, at in partials:
+        for i, word in enumerate(final_words):
+            held = i < len(words) and words[i] == word
+            since[i] = (at if since[i] is None else since[i]) if held else None
+    return since
 
 
 class PerceivedLatency:
@@ -82,11 +97,7 @@ class PerceivedLatency:
         partials, self._partials = self._partials, []
         if not final.words:
             return
-        since: list[int | None] = [None] * len(final.words)
-        for words, at_ns in partials:
-            for i, word in enumerate(final.words):
-                same = i < len(words) and words[i] == word.word
-                since[i] = (since[i] or at_ns) if same else None
+        since = shown_since(partials, [word.word for word in final.words])
         with self._lock:
             for i, word in enumerate(final.words):
                 spoken = self.captured_ns(word.end)

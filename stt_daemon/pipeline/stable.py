@@ -102,6 +102,10 @@ class Continuation:
         """Stable words the hypothesis would have changed."""
         return sum(not same for same in self.same)
 
+    def kept(self, stable: Sequence[str], words: Sequence[str]) -> tuple[str, ...]:
+        """``words`` as shown: the stable words, then what follows them."""
+        return (*stable, *words[self.rest:])
+
 
 def continuation(stable: Sequence[str], words: Sequence[str]) -> Continuation:
     """Line ``words`` up with the stable prefix, word by word (difflib).
@@ -110,6 +114,8 @@ def continuation(stable: Sequence[str], words: Sequence[str]) -> Continuation:
     inserts among the stable ones), so that words the hypothesis adds at its end never pair
     up with a stable word they did not replace; a stable word replaced at the prefix's end
     by more words than it is stands for as many, and the others stay in the rest."""
+    if not stable:
+        return Continuation((), (), 0)
     spans: list[tuple[int, int]] = []
     same: list[bool] = []
     rest = 0
@@ -137,14 +143,9 @@ def continuation(stable: Sequence[str], words: Sequence[str]) -> Continuation:
     return Continuation(tuple(spans), tuple(same), rest)
 
 
-def retracted(stable: Sequence[str], final: Sequence[str]) -> int:
-    """Stable words ``final`` does not keep, aligned word by word."""
-    return continuation(stable, final).overruled if stable else 0
-
-
 def keep_stable(stable: Sequence[str], words: Sequence[str]) -> tuple[str, ...]:
     """``words`` with the stable prefix kept: the stable words, then what follows them."""
-    return (*stable, *words[continuation(stable, words).rest:]) if stable else tuple(words)
+    return continuation(stable, words).kept(stable, words)
 
 
 class StablePrefix:
@@ -170,7 +171,6 @@ class StablePrefix:
         self.stable_words = 0  # words ever declared stable
         self.overruled = 0  # of those, words the engine's final would have changed
         self.retractions = 0  # of those, words a published final did not keep: none, by design
-        self.utterances_overruled = 0  # utterances whose engine final disagreed with a stable word
 
     @property
     def words(self) -> tuple[str, ...]:
@@ -199,9 +199,8 @@ class StablePrefix:
         """The utterance ended with the engine's ``final`` -> (how it lines up with the stable
         prefix, the final as shown); counts the overruled words; starts afresh."""
         line_up = continuation(self._stable, final)
-        shown = keep_stable(self._stable, final)
+        shown = line_up.kept(self._stable, final)
         self.overruled += line_up.overruled
-        self.utterances_overruled += line_up.overruled > 0
         self.retractions += len(self._stable) - common_prefix(self._stable, shown)
         self.forget()
         return line_up, shown
