@@ -37,7 +37,7 @@ def _check_member(name: str, archive: Path) -> None:
 #: Tar extraction filters came with Python 3.11.4; Debian 12 ships 3.11.2, where the same
 #: checks are made by hand (found by a newcomer run on the system Python, 2026-12-04).
 _HAS_TAR_FILTERS = hasattr(tarfile, "data_filter")
-_TAR_FILTER_ERROR: type[Exception] = getattr(tarfile, "FilterError", UnsafeArchive)
+_TAR_FILTER_ERRORS: tuple[type[Exception], ...] = (tarfile.FilterError,) if _HAS_TAR_FILTERS else ()
 
 
 def _check_tar_link(member: tarfile.TarInfo, archive: Path) -> None:
@@ -71,7 +71,7 @@ def safe_extract(archive: Path, dest: Path) -> None:
                 tf.extractall(dest, filter="data")  # also refuses links that leave dest
             else:
                 tf.extractall(dest)  # every member was checked above
-    except _TAR_FILTER_ERROR as exc:
+    except _TAR_FILTER_ERRORS as exc:
         raise UnsafeArchive(f"{archive}: {exc}; refusing it") from None
     except tarfile.ReadError:
         raise DownloadError(f"{archive}: not a zip or tar archive; check the file") from None
