@@ -78,6 +78,9 @@ class _Adapter:
         self.trailing_silence_ms = 0 if speech else self.trailing_silence_ms + 20
         return speech
 
+    def skip(self, pcm: bytes) -> None:
+        self.update(pcm)
+
 
 class WebRtc(_Adapter):
     def __init__(self, module: Any, mode: int) -> None:

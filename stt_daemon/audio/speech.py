@@ -9,6 +9,11 @@ stayed shut in all four (Vosk at 0.14-0.19 %) and 0.1 % of speech was lost, for 
 a core of its own. Settings from that study: speech from p >= 0.7, still speech while p >= 0.55;
 after 1 s below 0.15 the model's recurrent state is reset and the last three windows run
 again, so it meets the next onset fresh; blocks of digital silence skip the model.
+
+While the engine is hearing words the worker need not ask (``skip``): the audio is kept,
+and the next ``update`` runs the model afresh over the last 2 s, so that the trailing
+silence it reports is the one it would have counted all along (pipeline/worker.py says
+when; bench ``cpu`` what it saves).
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ _WINDOW = 512  # samples: what the model takes at 16 kHz (32 ms)
 _ENTER, _STAY, _IDLE = 0.7, 0.55, 0.15
 _IDLE_RESET_WINDOWS = 31  # about 1 s
 _SILENT_RMS = 8.0  # below this a block is digital silence (in int16 units)
+_KEPT = 100  # windows (32 ms) or silent blocks: at least 2 s, what a catch-up runs again
 
 
 class SpeechDetector(Protocol):
@@ -34,6 +40,10 @@ class SpeechDetector(Protocol):
 
     def update(self, pcm: bytes) -> bool:
         """Is this block speech? Blocks come in order, ``block_ms`` each."""
+        ...
+
+    def skip(self, pcm: bytes) -> None:
+        """A block whose answer is not needed (the engine hears words): counted as speech."""
         ...
 
 
@@ -46,6 +56,9 @@ class SileroDetector:
         self._pending = np.zeros(0, dtype=np.float32)
         self._window = np.zeros(_WINDOW, dtype=np.float32)
         self._recent: collections.deque[np.ndarray[Any, np.dtype[np.float32]]] = collections.deque(maxlen=3)
+        self._kept: collections.deque[np.ndarray[Any, np.dtype[np.float32]] | None] = collections.deque(
+            maxlen=_KEPT)
+        self._skipped = False
         self._idle = 0
         self._speech = False
         self.trailing_silence_ms = 0
@@ -55,23 +68,55 @@ class SileroDetector:
         self._window[:] = window
         return float(self._model.process(memoryview(self._window.data)))
 
-    def update(self, pcm: bytes) -> bool:
+    def _windows(self, pcm: bytes) -> list[np.ndarray[Any, np.dtype[np.float32]] | None]:
+        """The windows this block completes; [None] for a block of digital silence (nothing to
+        hear: no model call), which also drops what was pending."""
         samples = np.frombuffer(pcm, dtype="<i2").astype(np.float32)
         if samples.size and float(np.sqrt(np.dot(samples, samples) / samples.size)) < _SILENT_RMS:
-            self._pending = np.zeros(0, dtype=np.float32)  # nothing to hear: no model call
+            self._pending = np.zeros(0, dtype=np.float32)
+            return [None]
+        self._pending = np.concatenate((self._pending, samples / 32768.0))
+        out: list[np.ndarray[Any, np.dtype[np.float32]] | None] = []
+        while self._pending.size >= _WINDOW:
+            out.append(self._pending[:_WINDOW])
+            self._pending = self._pending[_WINDOW:]
+        return out
+
+    def skip(self, pcm: bytes) -> None:
+        self._kept.extend(self._windows(pcm))
+        self._skipped = True
+        self._speech, self.trailing_silence_ms = True, 0
+
+    def _catch_up(self) -> None:
+        """Run the kept audio through a fresh model, as if it had never been skipped."""
+        self._model.reset()
+        self._idle, self._skipped = 0, False
+        for window in self._kept:
+            self._hear(window)
+            self._speech = self.probability >= (_STAY if self._speech else _ENTER)
+            step_ms = self._block_ms if window is None else _WINDOW * 1000 // 16000
+            self.trailing_silence_ms = 0 if self._speech else self.trailing_silence_ms + step_ms
+
+    def _hear(self, window: np.ndarray[Any, np.dtype[np.float32]] | None) -> None:
+        if window is None:
             self.probability = 0.0
-        else:
-            self._pending = np.concatenate((self._pending, samples / 32768.0))
-            while self._pending.size >= _WINDOW:
-                window, self._pending = self._pending[:_WINDOW], self._pending[_WINDOW:]
-                self.probability = self._run(window)
-                self._recent.append(window)
-                self._idle = self._idle + 1 if self.probability < _IDLE else 0
-                if self._idle >= _IDLE_RESET_WINDOWS:
-                    self._model.reset()
-                    for earlier in self._recent:
-                        self.probability = self._run(earlier)
-                    self._idle = 0
+            return
+        self.probability = self._run(window)
+        self._recent.append(window)
+        self._idle = self._idle + 1 if self.probability < _IDLE else 0
+        if self._idle >= _IDLE_RESET_WINDOWS:
+            self._model.reset()
+            for earlier in self._recent:
+                self.probability = self._run(earlier)
+            self._idle = 0
+
+    def update(self, pcm: bytes) -> bool:
+        if self._skipped:
+            self._catch_up()
+        windows = self._windows(pcm)
+        self._kept.extend(windows)
+        for window in windows:
+            self._hear(window)
         self._speech = self.probability >= (_STAY if self._speech else _ENTER)
         self.trailing_silence_ms = 0 if self._speech else self.trailing_silence_ms + self._block_ms
         return self._speech

@@ -47,6 +47,10 @@ class VoiceActivity:
             self.trailing_silence_ms += self._block_ms
         return speech
 
+    def skip(self, pcm: bytes) -> None:
+        """Cheap enough to hear every block anyway."""
+        self.update(pcm)
+
 
 class SilenceGate:
     """Decides which blocks reach the recognizer."""

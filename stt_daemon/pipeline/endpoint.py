@@ -55,6 +55,14 @@ class Endpointing:
         return (self.sentence_end_ms is not None and self.sentence_ends is not None
                 and trailing_silence_ms >= self.sentence_end_ms and self.sentence_ends(partial))
 
+    @property
+    def can_wait(self) -> bool:
+        """May the speech detector go unasked while the engine still hears words? Only when no
+        rule is shorter than the backstop: the detector then catches up on the last 2 s."""
+        rules = [ms for ms in (self.silence_ms, self.sentence_end_ms if self.sentence_ends else None)
+                 if ms is not None]
+        return not rules or min(rules) >= BACKSTOP_MS
+
 
 BACKSTOP_MS = 2000
 

@@ -27,6 +27,7 @@ class UtteranceTracker:
         self._served_from = session.samples_fed
         self.utterances = 0
         self.partials_enabled = True  # the overload ladder turns partials down
+        self.words_changed_s = 0.0  # stream time when the partial text last changed
         self.stable = StablePrefix()  # which leading words of the partials will stay
 
     @property
@@ -37,6 +38,7 @@ class UtteranceTracker:
         """Times of later events count from here (a new file, say)."""
         self._origin_samples = self._session.samples_fed
         self._offset_s = 0.0
+        self.words_changed_s = 0.0
 
     @property
     def last_partial(self) -> str:
@@ -83,6 +85,7 @@ class UtteranceTracker:
         if not text or text == self._last_partial:
             return []
         self._last_partial = text
+        self.words_changed_s = self.position_s
         shown, stable, grew = self.stable.update(text.split(), self.position_s)
         raw = " ".join(shown)
         return [Partial(self._utterance_id(), raw, raw, block.captured_ns, stable, " ".join(shown[:stable]), grew)]
