@@ -44,9 +44,10 @@ SENTENCES = {"etts_kih00001.wav": 2, "etts_kih00012.wav": 2, "etts_kih00044.wav"
              "etts_pfa00006.wav": 2, "etts_pmc00020.wav": 2, "etts_pmj00016.wav": 2, "etts_pmj00023.wav": 2,
              "etts_pml00008.wav": 2}
 CONFIGS: dict[str, dict[str, Any]] = {
-    "vosk_defaults": {"partial_interval_ms": None, "tuned_endpoints": False},
-    "chunk_120ms": {"partial_interval_ms": 120},
-    "chunk_120ms_tuned_rules": {"partial_interval_ms": 120, "tuned_endpoints": True},
+    "vosk_defaults": {"partial_interval_ms": None, "tuned_endpoints": False, "fresh_utterances": False},
+    "chunk_120ms": {"partial_interval_ms": 120, "tuned_endpoints": False, "fresh_utterances": False},
+    "chunk_120ms_tuned_rules": {"partial_interval_ms": 120, "tuned_endpoints": True, "fresh_utterances": False},
+    "fresh_utterances": {"partial_interval_ms": 120, "tuned_endpoints": True, "fresh_utterances": True},
     "sentence_rule_200ms": {"partial_interval_ms": 120, "tuned_endpoints": True, "sentence_end_silence_ms": 200},
     "endpoint_silence_300ms": {"endpoint_silence_ms": 300, "sentence_end_silence_ms": 0},
     "endpoint_silence_450ms": {"endpoint_silence_ms": 450, "sentence_end_silence_ms": 0},

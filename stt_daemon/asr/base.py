@@ -35,10 +35,12 @@ class EngineOptions:
     endpoint_silence_ms: int | None = None  # trailing silence that ends an utterance
     partial_interval_ms: int | None = None  # how often the engine decodes (partials can change)
     tuned_endpoints: bool = False  # the engine's endpoint rules as we measured best, not its own
+    fresh_utterances: bool = False  # an utterance the engine ends is flushed; the next starts afresh
 
     @classmethod
     def from_settings(cls, settings: Settings) -> EngineOptions:
-        return cls(settings.endpoint_silence_ms, settings.partial_interval_ms, settings.tuned_endpoints)
+        return cls(settings.endpoint_silence_ms, settings.partial_interval_ms, settings.tuned_endpoints,
+                   settings.fresh_utterances)
 
 
 class StreamingSession(Protocol):

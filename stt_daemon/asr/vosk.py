@@ -62,11 +62,18 @@ def parse_partial(raw: str) -> Hypothesis:
 
 
 class VoskSession:
-    """A KaldiRecognizer with word timings on; one utterance at a time."""
+    """A KaldiRecognizer with word timings on; one utterance at a time.
 
-    def __init__(self, model: Any) -> None:
+    ``fresh``: at its own endpoint Vosk's Result() keeps the feature pipeline, and the audio
+    not yet decoded goes to the next utterance; FinalResult() decodes it into this one and
+    starts the next from new features. On held-out ko-dev sentences joined with 300-700 ms
+    pauses (bench tradeoff) that read 8-10 points better in CER, its final about 55 ms later.
+    """
+
+    def __init__(self, model: Any, fresh: bool = False) -> None:
         self._rec = _vosk().KaldiRecognizer(model, SAMPLE_RATE)
         self._rec.SetWords(True)
+        self._fresh = fresh
         self._samples_fed = 0
 
     @property
@@ -81,7 +88,7 @@ class VoskSession:
         return parse_partial(self._rec.PartialResult())
 
     def result(self) -> Hypothesis:
-        return parse_result(self._rec.Result())
+        return parse_result(self._rec.FinalResult() if self._fresh else self._rec.Result())
 
     def final(self) -> Hypothesis:
         return parse_result(self._rec.FinalResult())
@@ -93,16 +100,17 @@ class VoskSession:
 class VoskTranscriber:
     """A loaded vosk.Model; sessions share it."""
 
-    def __init__(self, model: Any, name: str) -> None:
+    def __init__(self, model: Any, name: str, fresh_utterances: bool = False) -> None:
         self._model = model
         self._name = name
+        self._fresh = fresh_utterances
 
     @property
     def name(self) -> str:
         return self._name
 
     def session(self) -> VoskSession:
-        return VoskSession(self._model)
+        return VoskSession(self._model, self._fresh)
 
 
 @contextlib.contextmanager
@@ -137,4 +145,4 @@ def load(path: Path, name: str, options: EngineOptions, origin: str = "--model")
         errors = [line.split(")", 1)[-1].strip() for line in native if "ERROR" in line]
         reason = errors[-1] if errors else "Vosk could not load it"
         raise ModelError(f"cannot load model {path}: {reason[:200]}; re-download or re-unpack the model")
-    return VoskTranscriber(model, name)
+    return VoskTranscriber(model, name, options.fresh_utterances)
