@@ -200,9 +200,10 @@ def _frame_scores(flags: Flags, ref: np.ndarray[Any, np.dtype[np.int8]], onsets:
 def _idle_scores(flags: Flags) -> dict[str, float]:
     """After the settling time: false alarms, and the fraction of blocks that a SilenceGate
     driven by these flags (no utterance open) passes to Vosk."""
-    gate, passed = SilenceGate(20), 0
+    gate, passed, quiet_ms = SilenceGate(20), 0, 0
     for i, flag in enumerate(flags):
-        feed, _ = gate.offer([Block(0, b"")], bool(flag), False)
+        quiet_ms = 0 if flag else quiet_ms + 20
+        feed, _ = gate.offer([Block(0, b"")], bool(flag), False, quiet_ms)
         passed += int(bool(feed) and i >= SETTLE_BLOCKS)
     return {"false_alarm": round(float(flags[SETTLE_BLOCKS:].mean()), 4),
             "gate_open": round(passed / max(1, flags.size - SETTLE_BLOCKS), 4)}

@@ -56,22 +56,22 @@ class SilenceGate:
     """Decides which blocks reach the recognizer."""
 
     def __init__(self, block_ms: int = 20, close_after_ms: int = 1000, preroll_ms: int = 500) -> None:
-        self._close_after_blocks = max(1, close_after_ms // block_ms)
+        self._close_after_ms = close_after_ms
         self._preroll: collections.deque[Block] = collections.deque(maxlen=max(1, preroll_ms // block_ms))
-        self._quiet_blocks = 0
         self.open = True
         self.gated_blocks = 0
 
-    def offer(self, blocks: Sequence[Block], speech: bool, utterance_open: bool) -> tuple[list[Block], int]:
-        """Returns the blocks to decode now and the bytes of audio skipped for good."""
+    def offer(self, blocks: Sequence[Block], speech: bool, utterance_open: bool,
+              trailing_silence_ms: int) -> tuple[list[Block], int]:
+        """Returns the blocks to decode now and the bytes of audio skipped for good.
+        ``trailing_silence_ms`` is the detector's: after blocks it skipped, it counts again
+        from where the silence began, so the gate closes as soon as if it had heard them."""
         if self.open:
-            self._quiet_blocks = 0 if speech else self._quiet_blocks + len(blocks)
-            if self._quiet_blocks >= self._close_after_blocks and not utterance_open:
+            if trailing_silence_ms >= self._close_after_ms and not utterance_open:
                 self.open = False
             return list(blocks), 0
         if speech:
             self.open = True
-            self._quiet_blocks = 0
             released = [*self._preroll, *blocks]
             self._preroll.clear()
             return released, 0

@@ -167,7 +167,8 @@ class Worker:
         speech = self._hear(blocks)
         feed = blocks
         if self.gate is not None:
-            feed, skipped = self.gate.offer(blocks, speech, self._tracker.in_utterance)
+            feed, skipped = self.gate.offer(blocks, speech, self._tracker.in_utterance,
+                                            self._vad.trailing_silence_ms)
             if skipped:
                 self._tracker.skip(skipped)
             if not feed:
