@@ -88,9 +88,6 @@ class DelegatingSession:
     def partial(self) -> Hypothesis:
         return self._inner.partial()
 
-    def partial_may_change(self) -> bool:
-        return self._inner.partial_may_change()
-
     def result(self) -> Hypothesis:
         return self._inner.result()
 

@@ -60,11 +60,6 @@ class StreamingSession(Protocol):
         """The utterance in progress, as it stands."""
         ...
 
-    def partial_may_change(self) -> bool:
-        """Can the last accept() have changed partial()? False only when the engine surely
-        decoded nothing new: asking then is wasted work."""
-        ...
-
     def result(self) -> Hypothesis:
         """The utterance the endpointer just closed."""
         ...

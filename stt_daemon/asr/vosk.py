@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 from stt_daemon.asr.base import EngineOptions, Hypothesis, TimedWord
-from stt_daemon.asr.vosk_grid import DecodeGrid
 from stt_daemon.asr.vosk_folder import check_folder, tuned_folder
 from stt_daemon.errors import ModelError
 from stt_daemon.settings import SAMPLE_RATE
@@ -71,72 +70,47 @@ class VoskSession:
     pauses (bench tradeoff) that read 8-10 points better in CER, its final about 55 ms later.
     """
 
-    def __init__(self, model: Any, fresh: bool = False, chunk_samples: int | None = None) -> None:
+    def __init__(self, model: Any, fresh: bool = False) -> None:
         self._rec = _vosk().KaldiRecognizer(model, SAMPLE_RATE)
         self._rec.SetWords(True)
         self._fresh = fresh
         self._samples_fed = 0
-        self._running = False  # audio accepted since the last result, final or reset
-        self._last_partial = ""
-        # Only where we know when the feature pipeline restarts: at every FinalResult().
-        self._grid = DecodeGrid(chunk_samples if fresh else None)
 
     @property
     def samples_fed(self) -> int:
         return self._samples_fed
 
     def accept(self, pcm: bytes) -> bool:
-        before = self._samples_fed
         self._samples_fed += len(pcm) // 2
-        self._grid.accepted(before, self._samples_fed)
-        self._running = True
         return bool(self._rec.AcceptWaveform(pcm))
 
     def partial(self) -> Hypothesis:
-        hyp = parse_partial(self._rec.PartialResult())
-        if hyp.text != self._last_partial:
-            self._last_partial = hyp.text
-            self._grid.changed()
-        return hyp
-
-    def partial_may_change(self) -> bool:
-        return self._grid.may_have_changed()
-
-    def _ended(self, finalized: bool) -> None:
-        if finalized and self._running:
-            self._grid.restarted()
-        self._running, self._last_partial = False, ""
+        return parse_partial(self._rec.PartialResult())
 
     def result(self) -> Hypothesis:
-        hyp = parse_result(self._rec.FinalResult() if self._fresh else self._rec.Result())
-        self._ended(self._fresh)
-        return hyp
+        return parse_result(self._rec.FinalResult() if self._fresh else self._rec.Result())
 
     def final(self) -> Hypothesis:
-        hyp = parse_result(self._rec.FinalResult())
-        self._ended(True)
-        return hyp
+        return parse_result(self._rec.FinalResult())
 
     def reset(self) -> None:
         self._rec.Reset()
-        self._ended(False)
 
 
 class VoskTranscriber:
     """A loaded vosk.Model; sessions share it."""
 
-    def __init__(self, model: Any, name: str, fresh_utterances: bool = False, chunk_ms: int | None = None) -> None:
+    def __init__(self, model: Any, name: str, fresh_utterances: bool = False) -> None:
         self._model = model
         self._name = name
         self._fresh = fresh_utterances
-        self._chunk_samples = chunk_ms * SAMPLE_RATE // 1000 if chunk_ms else None
 
     @property
     def name(self) -> str:
         return self._name
 
     def session(self) -> VoskSession:
-        return VoskSession(self._model, self._fresh, self._chunk_samples)
+        return VoskSession(self._model, self._fresh)
 
 
 @contextlib.contextmanager
@@ -171,4 +145,4 @@ def load(path: Path, name: str, options: EngineOptions, origin: str = "--model")
         errors = [line.split(")", 1)[-1].strip() for line in native if "ERROR" in line]
         reason = errors[-1] if errors else "Vosk could not load it"
         raise ModelError(f"cannot load model {path}: {reason[:200]}; re-download or re-unpack the model")
-    return VoskTranscriber(model, name, options.fresh_utterances, options.partial_interval_ms)
+    return VoskTranscriber(model, name, options.fresh_utterances)

@@ -79,7 +79,7 @@ class UtteranceTracker:
         if self._session.accept(block.pcm):
             final = self._make_final(self._session.result(), block.captured_ns)
             return [final] if final is not None else []
-        if not self.partials_enabled or not self._session.partial_may_change():
+        if not self.partials_enabled:
             return []
         text = self._session.partial().text
         if not text or text == self._last_partial:
