@@ -67,7 +67,7 @@ class VoskSession:
     ``fresh``: at its own endpoint Vosk's Result() keeps the feature pipeline, and the audio
     not yet decoded goes to the next utterance; FinalResult() decodes it into this one and
     starts the next from new features. On held-out ko-dev sentences joined with 300-700 ms
-    pauses (bench tradeoff) that read 8-10 points better in CER, its final about 55 ms later.
+    pauses (bench tradeoff) that read 8-10 points better in CER, its final 55-130 ms later.
     """
 
     def __init__(self, model: Any, fresh: bool = False) -> None:
