@@ -93,9 +93,7 @@ class SileroDetector:
         self._idle, self._skipped = 0, False
         for window in self._kept:
             self._hear(window)
-            self._speech = self.probability >= (_STAY if self._speech else _ENTER)
-            step_ms = self._block_ms if window is None else _WINDOW * 1000 // 16000
-            self.trailing_silence_ms = 0 if self._speech else self.trailing_silence_ms + step_ms
+            self._settle(self._block_ms if window is None else _WINDOW * 1000 // 16000)
 
     def _hear(self, window: np.ndarray[Any, np.dtype[np.float32]] | None) -> None:
         if window is None:
@@ -117,9 +115,14 @@ class SileroDetector:
         self._kept.extend(windows)
         for window in windows:
             self._hear(window)
-        self._speech = self.probability >= (_STAY if self._speech else _ENTER)
-        self.trailing_silence_ms = 0 if self._speech else self.trailing_silence_ms + self._block_ms
+        self._settle(self._block_ms)
         return self._speech
+
+    def _settle(self, step_ms: int) -> None:
+        """Speech or not from the latest probability (with hysteresis), and ``step_ms`` more
+        trailing silence when not."""
+        self._speech = self.probability >= (_STAY if self._speech else _ENTER)
+        self.trailing_silence_ms = 0 if self._speech else self.trailing_silence_ms + step_ms
 
 
 def make_detector(kind: str, block_ms: int) -> SpeechDetector:
