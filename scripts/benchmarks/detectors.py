@@ -81,6 +81,9 @@ class _Adapter:
     def skip(self, pcm: bytes) -> None:
         self.update(pcm)
 
+    def speech_within(self, ms: int) -> bool:
+        return self.trailing_silence_ms < ms
+
 
 class WebRtc(_Adapter):
     def __init__(self, module: Any, mode: int) -> None:

@@ -11,9 +11,10 @@ after 1 s below 0.15 the model's recurrent state is reset and the last three win
 again, so it meets the next onset fresh; blocks of digital silence skip the model.
 
 While the engine is hearing words the worker need not ask (``skip``): the audio is kept,
-and the next ``update`` runs the model afresh over the last 2 s, so that the trailing
+and the next ``update`` runs the model afresh over the last 2.5 s, so that the trailing
 silence it reports is the one it would have counted all along (pipeline/worker.py says
-when; bench ``cpu`` what it saves).
+when; bench ``cpu`` what it saves). ``speech_within`` listens afresh to a short stretch
+only: the worker's spot check that words are not the engine hearing noise.
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ _WINDOW = 512  # samples: what the model takes at 16 kHz (32 ms)
 _ENTER, _STAY, _IDLE = 0.7, 0.55, 0.15
 _IDLE_RESET_WINDOWS = 31  # about 1 s
 _SILENT_RMS = 8.0  # below this a block is digital silence (in int16 units)
-_KEPT = 100  # windows (32 ms) or silent blocks: at least 2 s, what a catch-up runs again
+_WINDOW_MS = _WINDOW * 1000 // 16000
+_KEPT_MS = 2500  # what a catch-up runs again: the 2 s backstop, and 0.5 s for the model to settle
 
 
 class SpeechDetector(Protocol):
@@ -46,6 +48,10 @@ class SpeechDetector(Protocol):
         """A block whose answer is not needed (the engine hears words): counted as speech."""
         ...
 
+    def speech_within(self, ms: int) -> bool:
+        """Was there speech in the last ``ms``, skipped blocks included?"""
+        ...
+
 
 class SileroDetector:
     def __init__(self, block_ms: int = 20) -> None:
@@ -56,8 +62,10 @@ class SileroDetector:
         self._pending = np.zeros(0, dtype=np.float32)
         self._window = np.zeros(_WINDOW, dtype=np.float32)
         self._recent: collections.deque[np.ndarray[Any, np.dtype[np.float32]]] = collections.deque(maxlen=3)
-        self._kept: collections.deque[np.ndarray[Any, np.dtype[np.float32]] | None] = collections.deque(
-            maxlen=_KEPT)
+        # (window, its ms): 32 ms windows, or None for a block of digital silence
+        self._kept: collections.deque[tuple[np.ndarray[Any, np.dtype[np.float32]] | None, int]] = (
+            collections.deque())
+        self._kept_ms = 0
         self._skipped = False
         self._idle = 0
         self._speech = False
@@ -82,18 +90,42 @@ class SileroDetector:
             self._pending = self._pending[_WINDOW:]
         return out
 
+    def _keep(self, windows: list[np.ndarray[Any, np.dtype[np.float32]] | None]) -> None:
+        for window in windows:
+            ms = self._block_ms if window is None else _WINDOW_MS
+            self._kept.append((window, ms))
+            self._kept_ms += ms
+            while self._kept_ms - self._kept[0][1] >= _KEPT_MS:
+                self._kept_ms -= self._kept.popleft()[1]
+
     def skip(self, pcm: bytes) -> None:
-        self._kept.extend(self._windows(pcm))
+        self._keep(self._windows(pcm))
         self._skipped = True
         self._speech, self.trailing_silence_ms = True, 0
+
+    def speech_within(self, ms: int) -> bool:
+        """After skipped blocks: the last ``ms`` through a fresh model, any window sure of speech.
+        The model is left as it is: the next ``update`` catches up from a reset anyway."""
+        if not self._skipped:
+            return self.trailing_silence_ms < ms
+        stretch: list[np.ndarray[Any, np.dtype[np.float32]]] = []
+        heard_ms = 0
+        for window, step in reversed(self._kept):
+            if heard_ms >= ms:
+                break
+            heard_ms += step
+            if window is not None:
+                stretch.append(window)
+        self._model.reset()
+        return any(self._run(window) >= _ENTER for window in reversed(stretch))
 
     def _catch_up(self) -> None:
         """Run the kept audio through a fresh model, as if it had never been skipped."""
         self._model.reset()
         self._idle, self._skipped = 0, False
-        for window in self._kept:
+        for window, ms in self._kept:
             self._hear(window)
-            self._settle(self._block_ms if window is None else _WINDOW * 1000 // 16000)
+            self._settle(ms)
 
     def _hear(self, window: np.ndarray[Any, np.dtype[np.float32]] | None) -> None:
         if window is None:
@@ -112,7 +144,7 @@ class SileroDetector:
         if self._skipped:
             self._catch_up()
         windows = self._windows(pcm)
-        self._kept.extend(windows)
+        self._keep(windows)
         for window in windows:
             self._hear(window)
         self._settle(self._block_ms)

@@ -51,6 +51,9 @@ class VoiceActivity:
         """Cheap enough to hear every block anyway."""
         self.update(pcm)
 
+    def speech_within(self, ms: int) -> bool:
+        return self.trailing_silence_ms < ms
+
 
 class SilenceGate:
     """Decides which blocks reach the recognizer."""

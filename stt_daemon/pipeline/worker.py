@@ -43,6 +43,11 @@ _MAX_CATCH_UP_BLOCKS = 100  # 2 s of audio in one AcceptWaveform call at most
 # While the partial keeps changing, the engine hears words: the speech detector is not asked
 # (when no endpoint rule is shorter than its backstop), and catches up once the words stop.
 _WORDS_STOPPED_S = 1.0
+# But the engine may hear words in noise: 1.5 s after the detector last heard speech, it
+# listens to the last 0.5 s afresh, and if that is not speech it is asked on every block
+# until the utterance ends. 1.5 + 0.5 s is the backstop's 2 s: it cannot be held off.
+_RECHECK_MS = 1500
+_SPOT_MS = 500
 
 
 class State(enum.Enum):
@@ -88,6 +93,9 @@ class Worker:
         self.blocks_consumed = 0  # blocks read from the source, decoded or gated: stream position
         self.last_dequeued_ns = 0
         self._last_captured_ns = 0
+        self._unvouched_ms = 0  # audio since the speech detector last heard speech
+        self._words_trusted = True  # as speech, until a spot check finds none in this utterance
+        self._counting_silence = False  # the detector's last answer: no speech
         self._ended = False
         self._reported_drops = 0
         self.failed: BaseException | None = None
@@ -182,13 +190,35 @@ class Worker:
     def _hear(self, blocks: list[Block]) -> bool:
         """Speech or not. Silero takes a tenth of the worker's time, and within an utterance its
         answer only feeds the 2 s backstop: while words still come it is not asked."""
-        tracker = self._tracker
-        if (tracker.in_utterance and self._endpointing.can_wait
-                and tracker.position_s - tracker.words_changed_s < _WORDS_STOPPED_S):
+        step_ms = self._source.block_ms * len(blocks)
+        if not self._tracker.in_utterance:
+            self._words_trusted = True
+        elif self._may_skip():
             for b in blocks:
                 self._vad.skip(b.pcm)
+            self._unvouched_ms += step_ms
             return True
-        return any([self._vad.update(b.pcm) for b in blocks])
+        speech = any([self._vad.update(b.pcm) for b in blocks])
+        self._counting_silence = not speech
+        self._unvouched_ms = 0 if speech else self._unvouched_ms + step_ms
+        return speech
+
+    def _may_skip(self) -> bool:
+        """May the detector go unasked? While the engine's words still change, the detector's
+        last answer was speech, and it has heard speech lately. Once a spot check finds none,
+        not for the rest of the utterance: caught up, the detector stays so, and a lone window
+        of noise it takes for speech cannot start the wait over."""
+        tracker = self._tracker
+        if not (self._words_trusted and self._endpointing.can_wait and not self._counting_silence
+                and tracker.position_s - tracker.words_changed_s < _WORDS_STOPPED_S):
+            return False
+        if self._unvouched_ms < _RECHECK_MS:
+            return True
+        if self._vad.speech_within(_SPOT_MS):
+            self._unvouched_ms = 0
+            return True
+        self._words_trusted = False
+        return False
 
     def _catch_up(self, first: Block) -> list[Block]:
         """Everything already queued, to be decoded in one call."""
