@@ -356,6 +356,21 @@ def test_a_detector_that_skipped_the_words_catches_up_to_the_same_silence(
     assert abs(first[0] - first[1]) <= 3, first
 
 
+def test_the_detector_keeps_2_s_to_catch_up_on_at_10_ms_blocks(ko_dev: Path) -> None:
+    """The audio kept for a catch-up is bounded in time, not in entries: a block of digital
+    silence is one entry, so at 10 ms blocks a hundred entries were 1 s, and a detector asked
+    again after words and 3 s of silence could not count the 2 s backstop's worth."""
+    from stt_daemon.audio.speech import SileroDetector
+
+    pcm = (ko_dev / "etts_kih00012.wav").read_bytes()[44:] + bytes(3 * 32000)
+    blocks = [pcm[i:i + 320] for i in range(0, len(pcm) - 319, 320)]
+    detector = SileroDetector(10)
+    for block in blocks[:-1]:
+        detector.skip(block)
+    assert not detector.update(blocks[-1])
+    assert detector.trailing_silence_ms >= 2000, detector.trailing_silence_ms
+
+
 def _mix_at_snr(speech: Path, noise: Path, snr_db: float, tail_s: float, out: Path) -> Path:
     """``noise`` under ``speech`` at ``snr_db`` (by mean power), and ``tail_s`` of it after."""
     import wave
