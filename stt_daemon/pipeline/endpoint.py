@@ -58,7 +58,7 @@ class Endpointing:
     @property
     def can_wait(self) -> bool:
         """May the speech detector go unasked while the engine still hears words? Only when no
-        rule is shorter than the backstop: the detector then catches up on the last 2 s."""
+        rule is shorter than the backstop: the detector then catches up on the last 2.5 s."""
         rules = [ms for ms in (self.silence_ms, self.sentence_end_ms if self.sentence_ends else None)
                  if ms is not None]
         return not rules or min(rules) >= BACKSTOP_MS

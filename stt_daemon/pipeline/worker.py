@@ -193,17 +193,19 @@ class Worker:
         step_ms = self._source.block_ms * len(blocks)
         if not self._tracker.in_utterance:
             self._words_trusted = True
-        elif self._may_skip():
+        elif self._may_skip(blocks):
             for b in blocks:
                 self._vad.skip(b.pcm)
             self._unvouched_ms += step_ms
             return True
         speech = any([self._vad.update(b.pcm) for b in blocks])
-        self._counting_silence = not speech
-        self._unvouched_ms = 0 if speech else self._unvouched_ms + step_ms
+        # From the detector's own count: after a catch-up it is the recounted silence, and
+        # after a batch whose first blocks were speech, the silence at its end.
+        self._unvouched_ms = self._vad.trailing_silence_ms
+        self._counting_silence = self._unvouched_ms > 0
         return speech
 
-    def _may_skip(self) -> bool:
+    def _may_skip(self, blocks: list[Block]) -> bool:
         """May the detector go unasked? While the engine's words still change, the detector's
         last answer was speech, and it has heard speech lately. Once a spot check finds none,
         not for the rest of the utterance: caught up, the detector stays so, and a lone window
@@ -212,8 +214,10 @@ class Worker:
         if not (self._words_trusted and self._endpointing.can_wait and not self._counting_silence
                 and tracker.position_s - tracker.words_changed_s < _WORDS_STOPPED_S):
             return False
-        if self._unvouched_ms < _RECHECK_MS:
+        if self._unvouched_ms + self._source.block_ms * len(blocks) <= _RECHECK_MS:
             return True
+        if len(blocks) > 1:  # a catch-up batch past the mark: ask (the spot check cannot hear it)
+            return False
         if self._vad.speech_within(_SPOT_MS):
             self._unvouched_ms = 0
             return True
