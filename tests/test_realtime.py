@@ -378,6 +378,8 @@ def _mix_at_snr(speech: Path, noise: Path, snr_db: float, tail_s: float, out: Pa
 
     import numpy as np
 
+    from scripts.benchmarks.common import write_wav
+
     def samples(path: Path) -> np.ndarray[Any, np.dtype[np.float64]]:
         with wave.open(str(path)) as w:
             return np.frombuffer(w.readframes(w.getnframes()), "<i2").astype(np.float64)
@@ -386,12 +388,7 @@ def _mix_at_snr(speech: Path, noise: Path, snr_db: float, tail_s: float, out: Pa
     mix = room[:voice.size + int(tail_s * 16000)] * np.sqrt(np.mean(voice ** 2) / np.mean(room ** 2))
     mix /= 10 ** (snr_db / 20)
     mix[:voice.size] += voice
-    with wave.open(str(out), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(16000)
-        w.writeframes(np.clip(mix, -32768, 32767).astype("<i2").tobytes())
-    return out
+    return write_wav(out, mix / 32768)
 
 
 def test_words_heard_in_noise_do_not_hold_off_the_backstop(transcriber: Transcriber, ko_dev: Path,
