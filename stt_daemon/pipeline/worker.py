@@ -193,7 +193,7 @@ class Worker:
         step_ms = self._source.block_ms * len(blocks)
         if not self._tracker.in_utterance:
             self._words_trusted = True
-        elif self._may_skip(blocks):
+        elif self._may_skip(step_ms, len(blocks)):
             for b in blocks:
                 self._vad.skip(b.pcm)
             self._unvouched_ms += step_ms
@@ -205,7 +205,7 @@ class Worker:
         self._counting_silence = self._unvouched_ms > 0
         return speech
 
-    def _may_skip(self, blocks: list[Block]) -> bool:
+    def _may_skip(self, step_ms: int, n_blocks: int) -> bool:
         """May the detector go unasked? While the engine's words still change, the detector's
         last answer was speech, and it has heard speech lately. Once a spot check finds none,
         not for the rest of the utterance: caught up, the detector stays so, and a lone window
@@ -214,9 +214,9 @@ class Worker:
         if not (self._words_trusted and self._endpointing.can_wait and not self._counting_silence
                 and tracker.position_s - tracker.words_changed_s < _WORDS_STOPPED_S):
             return False
-        if self._unvouched_ms + self._source.block_ms * len(blocks) <= _RECHECK_MS:
+        if self._unvouched_ms + step_ms <= _RECHECK_MS:
             return True
-        if len(blocks) > 1:  # a catch-up batch past the mark: ask (the spot check cannot hear it)
+        if n_blocks > 1:  # a catch-up batch past the mark: ask (the spot check cannot hear it)
             return False
         if self._vad.speech_within(_SPOT_MS):
             self._unvouched_ms = 0
